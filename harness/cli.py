@@ -1,0 +1,104 @@
+"""python -m harness {matrix, build, export, load, report, runtimes}.
+
+Nox sessions are thin wrappers over these; CI jobs and people debugging call them directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from harness.backends import get_backend
+from harness.config import Matrix, load_matrix
+from harness.errors import HarnessError
+from harness.plan import Workspace
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--matrix", default="matrix.yaml", help="matrix file (default: %(default)s)")
+    common.add_argument("--work", default="work", help="work directory: runtimes, exports, results (default: %(default)s)")
+    common.add_argument("--reports", default="reports", help="where reports are written (default: %(default)s)")
+    common.add_argument("--backend", default="auto", choices=["auto", "venv"], help="how runtimes are built")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    top = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    matrix = sub.add_parser("matrix", parents=[common], help="build, export, load, judge and report everything")
+    matrix.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: all in the matrix)")
+    matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes handled at once")
+    matrix.add_argument("--build-gpu", action="store_true", help="build GPU runtimes even without a GPU")
+    for name, text in (("build", "build one runtime"), ("export", "train and export in one runtime"),
+                       ("load", "load every export in one runtime and judge it")):
+        phase = sub.add_parser(name, parents=[common], help=text)
+        phase.add_argument("runtime", help="runtime id from the matrix")
+        if name == "build":
+            phase.add_argument("--build-gpu", action="store_true", help="build a GPU runtime even without a GPU")
+    report = sub.add_parser("report", parents=[common], help="write results.json and index.html from the work directory")
+    report.add_argument("--runtimes", default="", help="restrict the report to these runtime ids")
+    listing = sub.add_parser("runtimes", parents=[common], help="list the runtime ids of the matrix")
+    listing.add_argument("--json", action="store_true")
+    return top
+
+
+def selected(matrix: Matrix, runtimes: str) -> Matrix:
+    ids = [r.strip() for r in runtimes.split(",") if r.strip()]
+    return matrix.select(ids) if ids else matrix
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    from harness import runner
+
+    matrix = load_matrix(args.matrix)
+    ws = Workspace(Path(args.work).resolve())
+    if args.command == "runtimes":
+        ids = matrix.runtime_ids
+        print(json.dumps(ids) if args.json else "\n".join(ids))
+        return 0
+    if args.command == "report":
+        return _report(selected(matrix, args.runtimes), ws, args)
+    backend = get_backend(args.backend, ws.root)
+    if args.command == "matrix":
+        matrix = selected(matrix, args.runtimes)
+        print(f"backend: {backend.name}; runtimes: {', '.join(matrix.runtime_ids)}", flush=True)
+        runner.run_all(matrix, backend, ws, args.jobs, args.build_gpu)
+        return _report(matrix, ws, args)
+    rt = matrix.runtime(args.runtime)
+    if args.command == "build":
+        runner.build(matrix, backend, ws, rt, args.build_gpu)
+    elif args.command == "export":
+        runner.export_runtime(matrix, backend, ws, rt)
+    else:
+        runner.load_runtime(matrix, backend, ws, rt)
+    return 0
+
+
+def _report(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
+    from harness.report import write_reports
+
+    out = Path(args.reports)
+    results = write_reports(matrix, ws, out)
+    summary = ", ".join(f"{k}={v}" for k, v in results["summary"].items())
+    print(f"report: {out / 'index.html'} and {out / 'results.json'} ({summary})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: results written so far are kept in the work directory", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001  the one place that turns a bug into a message
+        if args.debug:
+            raise
+        print(f"internal error:\n{traceback.format_exc(limit=-3)}\nrerun with --debug for the full traceback",
+              file=sys.stderr)
+        return 1

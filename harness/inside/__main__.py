@@ -1,0 +1,32 @@
+"""python -m harness.inside {probe | train SPEC | export SPEC | worker}
+
+probe prints one JSON object; train and export read a JSON spec file and write their
+results next to their outputs; worker speaks JSON lines on stdin/stdout.
+"""
+import json
+import sys
+
+import numpy  # noqa: F401  numpy first, see __init__.py
+import numpy.random  # noqa: F401
+
+
+def main(argv):
+    command = argv[0] if argv else ""
+    if command == "probe":
+        from harness.inside.probe import probe
+        sys.stdout.write(json.dumps(probe()) + "\n")
+        return 0
+    if command in ("train", "export"):
+        from harness.inside import export
+        from harness.inside.common import read_json
+        spec = read_json(argv[1])
+        return export.train(spec) if command == "train" else export.export(spec)
+    if command == "worker":
+        from harness.inside.worker import serve
+        return serve(sys.stdin)
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,104 @@
+"""The long-lived consumer worker: load exports, run the fixed input, send outputs back.
+
+Protocol (JSON lines, version PROTOCOL_VERSION): the worker sends {"event": "ready"}
+once paddle is imported; for each task line it sends {"event": "start", "id": ...}
+*before* touching the export, so a death by signal is pinned on the right cell, then
+{"event": "done", "id": ..., "ok": ..., "stage": ..., "outputs": [...]}.
+The host judges outputs; the worker never decides pass or fail.
+"""
+import json
+import os
+import time
+
+import numpy
+import numpy.random  # noqa: F401
+
+import paddle
+
+from harness.inside import PROTOCOL_VERSION
+from harness.inside.common import exception_record, protocol_channel
+
+
+def predictor_runner(task):
+    loader = task["loader"]
+    config = paddle.inference.Config(task["program"], task["params"])
+    calls = []
+    if loader.get("onednn") == "off":
+        config.disable_mkldnn()
+        calls.append("disable_mkldnn()")
+    elif loader.get("onednn") == "on":
+        config.enable_mkldnn()
+        calls.append("enable_mkldnn()")
+    if loader.get("ir_optim") in ("off", "on"):
+        config.switch_ir_optim(loader["ir_optim"] == "on")
+        calls.append("switch_ir_optim(%s)" % (loader["ir_optim"] == "on"))
+    predictor = paddle.inference.create_predictor(config)
+
+    def run(feeds):
+        names = predictor.get_input_names()
+        # Feed by name where the program kept the names, by position otherwise.
+        arrays = [feeds[n] if n in feeds else feeds[sorted(feeds)[i]] for i, n in enumerate(names)]
+        for name, array in zip(names, arrays):
+            handle = predictor.get_input_handle(name)
+            handle.reshape(list(array.shape))
+            handle.copy_from_cpu(numpy.ascontiguousarray(array))
+        predictor.run()
+        return [(n, predictor.get_output_handle(n).copy_to_cpu()) for n in predictor.get_output_names()]
+    return run, calls
+
+
+def jit_load_runner(task):
+    layer = paddle.jit.load(task["prefix"])
+    layer.eval()
+
+    def run(feeds):
+        outputs = layer(*[paddle.to_tensor(feeds[k]) for k in sorted(feeds)])
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return [("output_%d" % i, o.numpy()) for i, o in enumerate(outputs)]
+    return run, ["paddle.jit.load(%r)" % task["prefix"]]
+
+
+RUNNERS = {"predictor": predictor_runner, "jit_load": jit_load_runner}
+
+
+def encode(name, array):
+    array = numpy.asarray(array)
+    return {"name": name, "dtype": str(array.dtype), "shape": list(array.shape), "data": array.ravel().tolist()}
+
+
+def run_task(task):
+    reply = {"event": "done", "id": task["id"], "ok": False, "stage": "load"}
+    started = time.time()
+    try:
+        runner, calls = RUNNERS[task["loader"]["api"]](task)
+        reply["config_calls"] = calls
+        reply["load_s"] = time.time() - started
+        reply["stage"] = "run"
+        with numpy.load(task["input"]) as data:
+            feeds = {k: data[k] for k in data.files}
+        outputs = runner(feeds)
+        reply["run_s"] = time.time() - started - reply["load_s"]
+        reply["outputs"] = [encode(n, a) for n, a in outputs]
+        reply["ok"], reply["stage"] = True, None
+    except Exception as exc:  # a load/run failure is a cell state
+        reply.update(exception_record(exc))
+    return reply
+
+
+def serve(stdin):
+    channel = protocol_channel()
+
+    def send(message):
+        message["v"] = PROTOCOL_VERSION
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    send({"event": "ready", "paddle_version": paddle.__version__, "pid": os.getpid()})
+    for line in stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        send({"event": "start", "id": task["id"]})
+        send(run_task(task))
+    return 0

@@ -1,0 +1,318 @@
+"""The phases: build a runtime, export in it, load every export in it.
+
+Each phase reads and writes only the Workspace, so a CI job can run one phase for one
+runtime and hand the directories on. Failures of Paddle are cell states; only
+failures of the harness itself are exceptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+import numpy as np
+
+from harness import inside_code, seam
+from harness.backends import Backend
+from harness.config import ExportMode, Loader, Matrix, Model, Runtime
+from harness.errors import RuntimeUnavailable
+from harness.plan import Workspace
+from harness.status import CellKey, Result, Stage, Status, clip, first_line
+from harness.store import append_result, read_json, write_json_atomic
+from harness.verdict import judge
+from harness.worker_client import WORKER_ARGS, Outcome, Worker, WorkerStartError
+
+INSIDE = ["-m", "harness.inside"]
+T = TypeVar("T")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def parallel(items: Iterable[T], fn: Callable[[T], object], jobs: int) -> None:
+    """Run fn over items on a thread pool; the work happens in child processes."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(fn, item) for item in items]:
+            future.result()
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# ================================================================ build
+def has_gpu() -> bool:
+    if not shutil.which("nvidia-smi"):
+        return False
+    return seam.run(["nvidia-smi", "-L"], timeout=30).ok
+
+
+def build(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, build_gpu: bool = False) -> dict[str, Any]:
+    """Prepare one runtime and record its state: ready (with fingerprint), unavailable or skipped."""
+    state: dict[str, Any] = {"id": rt.id, "backend": backend.name, "runtime": asdict(rt), "fingerprint": None}
+    started = time.monotonic()
+    if rt.device == "gpu" and not build_gpu and not has_gpu():
+        state.update(state="skipped", reason="no GPU: nvidia-smi finds no device on this host")
+    else:
+        state.update(_prepare(matrix, backend, rt))
+    state["build_s"] = round(time.monotonic() - started, 1)
+    write_json_atomic(ws.state_file(rt.id), state)
+    say(f"[build {rt.id}] {state['state']}" + (f": {first_line(state['reason'])}" if state.get("reason") else ""))
+    return state
+
+
+def _prepare(matrix: Matrix, backend: Backend, rt: Runtime) -> dict[str, Any]:
+    try:
+        backend.prepare(rt)
+    except RuntimeUnavailable as exc:
+        return {"state": "unavailable", "reason": str(exc)}
+    res = backend.run(rt, [*INSIDE, "probe"], timeout=matrix.timeouts.worker_start_s)
+    if not res.ok:
+        why = f"died by {res.signal_name}" if res.signal_name else "failed"
+        return {"state": "unavailable", "reason": f"paddle installs but `import paddle` {why}:\n{clip(res.stderr, 4000)}"}
+    fingerprint = json.loads(res.stdout.strip().splitlines()[-1])
+    if rt.device == "gpu" and not has_gpu():
+        return {"state": "skipped", "reason": "no GPU: built, but nothing to run it on here", "fingerprint": fingerprint}
+    return {"state": "ready", "reason": "", "fingerprint": fingerprint}
+
+
+def runtime_state(ws: Workspace, rt_id: str) -> dict[str, Any]:
+    path = ws.state_file(rt_id)
+    if not path.exists():
+        return {"id": rt_id, "state": "not_built", "reason": f"runtime {rt_id} was not built: run the build phase for it"}
+    state: dict[str, Any] = read_json(path)
+    return state
+
+
+# ================================================================ export
+def export_runtime(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime) -> None:
+    state = runtime_state(ws, rt.id)
+    if state["state"] != "ready":
+        say(f"[export {rt.id}] nothing to export: runtime is {state['state']}")
+        return
+    base_key = digest(state["fingerprint"], inside_code.code_hash())
+    for model in matrix.models:
+        trained = _train(matrix, backend, ws, rt, model, base_key)
+        for mode in matrix.export_modes:
+            _export(matrix, backend, ws, rt, model, mode, trained, base_key)
+
+
+def _train(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model, base_key: str) -> dict[str, Any]:
+    """Train once per (runtime, model); every export mode of that pair uses these weights."""
+    out = ws.model_dir(rt.id, model.id)
+    key = digest(base_key, asdict(model))
+    record_path = out / "train.result.json"
+    if record_path.exists() and read_json(record_path).get("key") == key:
+        cached: dict[str, Any] = read_json(record_path)
+        return cached
+    out.mkdir(parents=True, exist_ok=True)
+    spec = {"model": model.id, "steps": model.train_steps, "seed": model.seed, "out_dir": str(out)}
+    write_json_atomic(out / "train.spec.json", spec)
+    say(f"[export {rt.id}] training {model.id}")
+    res = backend.run(rt, [*INSIDE, "train", str(out / "train.spec.json")], timeout=matrix.timeouts.export_s)
+    record = {"key": key, "ok": res.ok and (out / "weights.pdparams").exists(), "log": clip(res.stderr)}
+    if not record["ok"]:
+        record["error"] = _process_error(res, "training")
+    write_json_atomic(record_path, record)
+    return record
+
+
+def _process_error(res: seam.Completed, what: str) -> str:
+    if res.timed_out:
+        return f"{what} timed out"
+    if res.signal_name:
+        return f"{what} crashed: {res.signal_name}"
+    return f"{what} failed: " + (first_line(res.stderr.strip().splitlines()[-1]) if res.stderr.strip() else f"exit {res.returncode}")
+
+
+def _export(
+    matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model, mode: ExportMode,
+    trained: dict[str, Any], base_key: str,
+) -> None:
+    out = ws.export_dir(rt.id, model.id, mode.id)
+    key = digest(base_key, asdict(model), asdict(mode))
+    record_path = out / "export.json"
+    if record_path.exists() and read_json(record_path).get("key") == key:
+        return
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if not trained["ok"]:
+        _write_export_record(out, key, "export_failed", f"the model could not be trained: {trained['error']}", trained["log"])
+        return
+    spec_path = ws.model_dir(rt.id, model.id) / f"{mode.id}.spec.json"
+    write_json_atomic(spec_path, {"model": model.id, "mode": asdict(mode), "out_dir": str(out),
+                                  "weights": str(ws.model_dir(rt.id, model.id) / "weights.pdparams")})
+    # The program format is chosen by a flag read when paddle is imported.
+    env = {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
+    res = backend.run(rt, [*INSIDE, "export", str(spec_path)], timeout=matrix.timeouts.export_s, env=env)
+    if record_path.exists():
+        record = read_json(record_path)
+        record.update(key=key, stderr=clip(res.stderr))
+        write_json_atomic(record_path, record)
+    else:  # the process died before it could write its own record
+        status = "timeout" if res.timed_out else "crash" if res.signal_name else "export_failed"
+        _write_export_record(out, key, status, _crash_line(res.stderr) or _process_error(res, "export"), res.stderr)
+    say(f"[export {rt.id}] {model.id} {mode.id}: {read_json(record_path)['status']}")
+
+
+def _write_export_record(out: Path, key: str, status: str, error: str, log: str) -> None:
+    write_json_atomic(out / "export.json", {"key": key, "status": status, "error": error, "log": clip(log)})
+
+
+def _crash_line(log: str) -> str:
+    """Paddle's own crash banner ("FatalError: `Segmentation fault` is detected ...")."""
+    for line in log.splitlines():
+        if line.strip().startswith("FatalError:"):
+            return line.strip()
+    return ""
+
+
+# ================================================================ load
+EXPORT_STATUS = {
+    "export_failed": Status.EXPORT_FAILED,
+    "not_applicable": Status.NOT_APPLICABLE,
+    "crash": Status.CRASH,
+    "timeout": Status.TIMEOUT,
+}
+
+
+def load_runtime(matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime) -> None:
+    """Judge every planned cell whose consumer is this runtime; append each result as done."""
+    results = ws.results_file(consumer.id)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("")  # this phase owns its file; a re-run starts it afresh
+    tasks: list[tuple[CellKey, dict[str, Any]]] = []
+    for key in cells_for_consumer(matrix, consumer.id):
+        settled = settle_without_running(matrix, ws, key)
+        if settled is not None:
+            append_result(results, settled)
+        else:
+            tasks.append((key, make_task(ws, key, matrix.loaders)))
+    if tasks:
+        run_tasks(matrix, backend, ws, consumer, tasks)
+
+
+def cells_for_consumer(matrix: Matrix, consumer: str) -> list[CellKey]:
+    from harness.plan import planned_cells
+
+    return [k for k in planned_cells(matrix) if k.consumer == consumer]
+
+
+def settle_without_running(matrix: Matrix, ws: Workspace, key: CellKey) -> Result | None:
+    """The verdict of a cell that cannot run: a runtime is missing or the export is."""
+    for role, rt_id in (("producer", key.producer), ("consumer", key.consumer)):
+        state = runtime_state(ws, rt_id)
+        if state["state"] != "ready":
+            status = Status.SKIPPED if state["state"] == "skipped" else Status.UNAVAILABLE
+            if state["state"] == "not_built":
+                status = Status.INFRA_ERROR
+            error = f"{role} {rt_id} {state['state']}: {first_line(state.get('reason', ''))}"
+            return Result.for_cell(key, status, stage=Stage.BUILD, error=error, log=state.get("reason", ""))
+    record_path = ws.export_dir(key.producer, key.model, key.export) / "export.json"
+    if not record_path.exists():
+        return Result.for_cell(key, Status.INFRA_ERROR, stage=Stage.EXPORT,
+                               error=f"no export from {key.producer}: run the export phase for it first")
+    record = read_json(record_path)
+    if record["status"] != "ok":
+        return Result.for_cell(key, EXPORT_STATUS.get(record["status"], Status.EXPORT_FAILED), stage=Stage.EXPORT,
+                               error=record.get("error", ""), log=record.get("log", "") or record.get("stderr", ""),
+                               details=_export_details(record))
+    return None
+
+
+def _export_details(record: dict[str, Any]) -> dict[str, Any]:
+    keep = ("program_format", "to_static_kwargs", "static_function", "files", "warnings", "paddle_version")
+    return {f"export_{k}": record[k] for k in keep if record.get(k)}
+
+
+def make_task(ws: Workspace, key: CellKey, loaders: tuple[Loader, ...]) -> dict[str, Any]:
+    out = ws.export_dir(key.producer, key.model, key.export)
+    record = read_json(out / "export.json")
+    loader = next(ld for ld in loaders if ld.id == key.loader)
+    return {
+        "id": key.slug,
+        "loader": asdict(loader),
+        "program": str(out / record["program_file"]),
+        "params": str(out / "model.pdiparams"),
+        "prefix": str(out / "model"),
+        "input": str(out / "input.npz"),
+    }
+
+
+def run_tasks(
+    matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime, tasks: list[tuple[CellKey, dict[str, Any]]]
+) -> None:
+    results = ws.results_file(consumer.id)
+    worker = Worker(backend, consumer, ws.logs_dir / f"worker-{consumer.id}.log", matrix.timeouts.worker_start_s)
+    start_error = ""
+    with worker:
+        for done, (key, task) in enumerate(tasks, 1):
+            if not start_error:
+                try:
+                    outcome = worker.run(task, matrix.timeouts.cell_s)
+                except WorkerStartError as exc:  # no point retrying for every cell
+                    start_error = str(exc)
+            if start_error:
+                outcome = Outcome("infra", reply={"error": start_error})
+            result = to_result(matrix, ws, key, outcome, reproduce_command(backend, consumer, task))
+            append_result(results, result)
+            if done % 20 == 0 or done == len(tasks):
+                say(f"[load {consumer.id}] {done}/{len(tasks)} cells")
+
+
+def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> str:
+    """One pasteable line that runs exactly this cell in the consumer runtime."""
+    payload = json.dumps(task).replace("'", "'\\''")
+    return f"echo '{payload}' | {backend.describe(rt, WORKER_ARGS)}"
+
+
+def to_result(matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, command: str) -> Result:
+    details: dict[str, Any] = {"reproduce": command}
+    common = {"duration_s": round(outcome.seconds, 3)}
+    if outcome.kind == "infra":
+        return Result.for_cell(key, Status.INFRA_ERROR, error=first_line(outcome.reply["error"]),
+                               log=outcome.reply["error"], details=details)
+    if outcome.kind in ("crash", "timeout"):
+        status = Status.CRASH if outcome.kind == "crash" else Status.TIMEOUT
+        headline = f"worker died by {outcome.signal}" if outcome.kind == "crash" else f"no answer within {matrix.timeouts.cell_s:g} s"
+        banner = _crash_line(outcome.log)
+        details["signal"] = outcome.signal
+        return Result.for_cell(key, status, stage=Stage.LOAD, error=f"{headline}: {banner}" if banner else headline,
+                               log=clip(outcome.log), details=details, **common)
+    reply = outcome.reply
+    details.update({k: reply[k] for k in ("config_calls", "load_s", "run_s") if k in reply})
+    if not reply["ok"]:
+        status = Status.LOAD_FAILED if reply["stage"] == "load" else Status.RUN_FAILED
+        return Result.for_cell(key, status, stage=Stage(reply["stage"]), error=reply.get("error", ""),
+                               log=clip(reply.get("log", "") + "\n--- worker stderr ---\n" + outcome.log),
+                               details=details, **common)
+    return judged(matrix, ws, key, reply, details, common)
+
+
+def judged(
+    matrix: Matrix, ws: Workspace, key: CellKey, reply: dict[str, Any], details: dict[str, Any], common: dict[str, Any]
+) -> Result:
+    outputs = [np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"]) for o in reply["outputs"]]
+    with np.load(ws.export_dir(key.producer, key.model, key.export) / "reference.npz") as ref:
+        reference = [ref[f"output_{i}"] for i in range(len(ref.files))]
+    verdict = judge(reference, outputs, matrix.tolerances)
+    details.update(verdict.details)
+    details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
+    stage = Stage.COMPARE if verdict.status is Status.MISMATCH else None
+    return Result.for_cell(key, verdict.status, stage=stage, error=verdict.error,
+                           max_abs_diff=verdict.max_abs_diff, details=details, **common)
+
+
+# ================================================================ whole matrix
+def run_all(matrix: Matrix, backend: Backend, ws: Workspace, jobs: int, build_gpu: bool = False) -> None:
+    parallel(matrix.runtimes, lambda rt: build(matrix, backend, ws, rt, build_gpu), jobs)
+    parallel(matrix.runtimes, lambda rt: export_runtime(matrix, backend, ws, rt), jobs)
+    parallel(matrix.runtimes, lambda rt: load_runtime(matrix, backend, ws, rt), jobs)

@@ -1,0 +1,120 @@
+"""A cell is data: one Status and one serialisable Result per cell.
+
+The report reads only serialised results, so everything a reader needs (stage, the
+verbatim error, the numbers) lives on the Result.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+RESULT_SCHEMA_VERSION = 1
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    MISMATCH = "mismatch"  # ran, but outputs differ from the producer's reference
+    EXPORT_FAILED = "export_failed"
+    LOAD_FAILED = "load_failed"
+    RUN_FAILED = "run_failed"
+    CRASH = "crash"  # a process died by a signal (stage says which one)
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"  # a runtime could not be built here; the reason says why
+    SKIPPED = "skipped"  # deliberately not run here (e.g. GPU runtime, no GPU)
+    NOT_APPLICABLE = "not_applicable"  # the producer's Paddle has no such export option
+    INFRA_ERROR = "infra_error"  # the harness itself failed; never an incompatibility
+
+    @property
+    def is_failure(self) -> bool:
+        return self in FAILURES
+
+
+FAILURES = frozenset(
+    {
+        Status.MISMATCH,
+        Status.EXPORT_FAILED,
+        Status.LOAD_FAILED,
+        Status.RUN_FAILED,
+        Status.CRASH,
+        Status.TIMEOUT,
+    }
+)
+
+
+class Stage(str, enum.Enum):
+    BUILD = "build"
+    EXPORT = "export"
+    LOAD = "load"
+    RUN = "run"
+    COMPARE = "compare"
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """Cell identity: (producer runtime, model, export mode, consumer runtime, loader)."""
+
+    producer: str
+    model: str
+    export: str
+    consumer: str
+    loader: str
+
+    @property
+    def slug(self) -> str:
+        return "__".join((self.producer, self.model, self.export, self.consumer, self.loader))
+
+
+@dataclass(frozen=True)
+class Result:
+    producer: str
+    model: str
+    export: str
+    consumer: str
+    loader: str
+    status: Status
+    stage: Stage | None = None
+    error: str = ""  # verbatim first line of the error
+    log: str = ""  # full log / traceback (clipped)
+    max_abs_diff: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    duration_s: float | None = None
+
+    @property
+    def key(self) -> CellKey:
+        return CellKey(self.producer, self.model, self.export, self.consumer, self.loader)
+
+    @classmethod
+    def for_cell(cls, key: CellKey, status: Status, **kw: Any) -> Result:
+        return cls(**asdict(key), status=status, **kw)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["stage"] = self.stage.value if self.stage else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in known}
+        kw["status"] = Status(kw["status"])
+        kw["stage"] = Stage(kw["stage"]) if kw.get("stage") else None
+        return cls(**kw)
+
+
+def first_line(text: str) -> str:
+    """The verbatim first meaningful line of an error: what a person greps for."""
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def clip(text: str, limit: int = 20000) -> str:
+    """Keep head and tail of a long log: the cause is usually at one end."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return text[:half] + f"\n... [{len(text) - limit} characters clipped] ...\n" + text[-half:]

@@ -1,0 +1,89 @@
+"""Nox sessions: thin wrappers over `python -m harness`.
+
+`nox -l` lists them. Expensive sessions are not run by a bare `nox`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+
+
+def runtime_ids(matrix: Path = ROOT / "matrix.yaml") -> list[str]:
+    """Runtime ids for the per-runtime sessions, read without PyYAML (nox's own
+    environment may not have it): `id:` entries in the top-level `runtimes:` list."""
+    ids: list[str] = []
+    section = ""
+    for line in matrix.read_text(encoding="utf-8").splitlines():
+        if re.match(r"^[A-Za-z_]+:", line):
+            section = line.split(":", 1)[0]
+        elif section == "runtimes" and (found := re.search(r"[{\s,-]id:\s*['\"]?([\w.-]+)", line)):
+            ids.append(found.group(1))
+    return ids
+
+
+def harness(session: nox.Session, *args: str) -> None:
+    session.install(".")
+    session.run("python", "-m", "harness", *args)
+
+
+@nox.session(default=False)
+def matrix(session: nox.Session) -> None:
+    """Build every runtime, export in each, load every export in every runtime, write reports/index.html.
+    `-- --runtimes cpu-2.6.2,cpu-3.3.1` restricts it; `-- --help` lists the options."""
+    harness(session, "matrix", *session.posargs)
+
+
+@nox.session(default=False)
+def report(session: nox.Session) -> None:
+    """Rebuild reports/index.html and results.json from whatever results work/ holds."""
+    harness(session, "report", *session.posargs)
+
+
+@nox.session(default=False)
+def runtimes(session: nox.Session) -> None:
+    """Print the runtime ids of matrix.yaml (`-- --json` for CI job lists)."""
+    harness(session, "runtimes", *session.posargs)
+
+
+def _phase_session(phase: str, rt: str, doc: str) -> None:
+    def session_fn(session: nox.Session) -> None:
+        harness(session, phase, rt, *session.posargs)
+
+    session_fn.__doc__ = doc
+    nox.session(name=f"{phase}-{rt}", default=False, tags=[phase])(session_fn)
+
+
+for _rt in runtime_ids():
+    _phase_session("build", _rt, f"Build runtime {_rt} (a uv venv) and record its fingerprint.")
+    _phase_session("export", _rt, f"Train the tiny detectors in {_rt} and export them in every export mode.")
+    _phase_session("load", _rt, f"Load every export present in work/ inside {_rt}, judge and record the cells.")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tier (no Paddle, parallel), then the runtime tier (real Paddle 2.6.2 and 3.3.1 in uv venvs).
+    `-- unit` or `-- runtime` runs one tier; anything else is passed to pytest."""
+    session.install(".[test]")
+    tiers = [a for a in session.posargs if a in ("unit", "runtime")] or ["unit", "runtime"]
+    extra = [a for a in session.posargs if a not in ("unit", "runtime")]
+    if "unit" in tiers:
+        session.run("pytest", "tests/unit", "-n", "auto", *extra)
+    if "runtime" in tiers:
+        session.run("pytest", "tests/runtime", "-m", "runtime", *extra)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff on everything, mypy --strict on the host code."""
+    session.install(".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("mypy")
