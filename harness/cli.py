@@ -21,7 +21,9 @@ from harness.plan import Workspace
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--matrix", default="matrix.yaml", help="matrix file (default: %(default)s)")
-    common.add_argument("--work", default="work", help="work directory: runtimes, exports, results (default: %(default)s)")
+    common.add_argument(
+        "--work", default="work", help="work directory: runtimes, exports, results (default: %(default)s)"
+    )
     common.add_argument("--reports", default="reports", help="where reports are written (default: %(default)s)")
     common.add_argument("--backend", default="auto", choices=["auto", "venv"], help="how runtimes are built")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -31,13 +33,18 @@ def parser() -> argparse.ArgumentParser:
     matrix.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: all in the matrix)")
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes handled at once")
     matrix.add_argument("--build-gpu", action="store_true", help="build GPU runtimes even without a GPU")
-    for name, text in (("build", "build one runtime"), ("export", "train and export in one runtime"),
-                       ("load", "load every export in one runtime and judge it")):
+    for name, text in (
+        ("build", "build one runtime"),
+        ("export", "train and export in one runtime"),
+        ("load", "load every export in one runtime and judge it"),
+    ):
         phase = sub.add_parser(name, parents=[common], help=text)
         phase.add_argument("runtime", help="runtime id from the matrix")
         if name == "build":
             phase.add_argument("--build-gpu", action="store_true", help="build a GPU runtime even without a GPU")
-    report = sub.add_parser("report", parents=[common], help="write results.json and index.html from the work directory")
+    report = sub.add_parser(
+        "report", parents=[common], help="write results.json and index.html from the work directory"
+    )
     report.add_argument("--runtimes", default="", help="restrict the report to these runtime ids")
     listing = sub.add_parser("runtimes", parents=[common], help="list the runtime ids of the matrix")
     listing.add_argument("--json", action="store_true")
@@ -99,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001  the one place that turns a bug into a message
         if args.debug:
             raise
-        print(f"internal error:\n{traceback.format_exc(limit=-3)}\nrerun with --debug for the full traceback",
-              file=sys.stderr)
+        print(
+            f"internal error:\n{traceback.format_exc(limit=-3)}\nrerun with --debug for the full traceback",
+            file=sys.stderr,
+        )
         return 1

@@ -110,9 +110,7 @@ class Matrix:
     def select(self, runtime_ids: list[str]) -> Matrix:
         """The same matrix restricted to the named runtimes (order of matrix.yaml)."""
         problems = [
-            unknown_id_message("runtime", rid, self.runtime_ids)
-            for rid in runtime_ids
-            if rid not in self.runtime_ids
+            unknown_id_message("runtime", rid, self.runtime_ids) for rid in runtime_ids if rid not in self.runtime_ids
         ]
         if problems:
             raise ConfigError("--runtimes", problems)
@@ -178,8 +176,10 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
     problems.unknown_keys("top level", raw, _TOP_KEYS)
     if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         problems.append(f"schema_version: this harness reads version {SCHEMA_VERSION}, got {raw['schema_version']!r}")
-    sections = {name: _parse_list(raw, name, cls, problems) for name, cls in _SECTIONS.items()}
-    singles = {name: _parse_one(raw.get(name) or {}, name, cls, problems) for name, cls in _SINGLE.items()}
+    sections: dict[str, list[Any]] = {name: _parse_list(raw, name, cls, problems) for name, cls in _SECTIONS.items()}
+    singles: dict[str, Any] = {
+        name: _parse_one(raw.get(name) or {}, name, cls, problems) for name, cls in _SINGLE.items()
+    }
     for rt in sections["runtimes"]:
         _check_runtime(rt, problems)
     if problems:

@@ -25,7 +25,9 @@ def collect(matrix: Matrix, ws: Workspace) -> dict[str, Any]:
     cells = [
         recorded.get(key)
         or Result.for_cell(
-            key, Status.INFRA_ERROR, stage=Stage.LOAD,
+            key,
+            Status.INFRA_ERROR,
+            stage=Stage.LOAD,
             error=f"no result recorded: the load phase for {key.consumer} did not run or was interrupted",
         )
         for key in planned_cells(matrix)

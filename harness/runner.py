@@ -76,17 +76,28 @@ def _prepare(matrix: Matrix, backend: Backend, rt: Runtime) -> dict[str, Any]:
     res = backend.run(rt, [*INSIDE, "probe"], timeout=matrix.timeouts.worker_start_s)
     if not res.ok:
         why = f"died by {res.signal_name}" if res.signal_name else "failed"
-        return {"state": "unavailable", "reason": f"paddle installs but `import paddle` {why}:\n{clip(res.stderr, 4000)}"}
+        return {
+            "state": "unavailable",
+            "reason": f"paddle installs but `import paddle` {why}:\n{clip(res.stderr, 4000)}",
+        }
     fingerprint = json.loads(res.stdout.strip().splitlines()[-1])
     if rt.device == "gpu" and not has_gpu():
-        return {"state": "skipped", "reason": "no GPU: built, but nothing to run it on here", "fingerprint": fingerprint}
+        return {
+            "state": "skipped",
+            "reason": "no GPU: built, but nothing to run it on here",
+            "fingerprint": fingerprint,
+        }
     return {"state": "ready", "reason": "", "fingerprint": fingerprint}
 
 
 def runtime_state(ws: Workspace, rt_id: str) -> dict[str, Any]:
     path = ws.state_file(rt_id)
     if not path.exists():
-        return {"id": rt_id, "state": "not_built", "reason": f"runtime {rt_id} was not built: run the build phase for it"}
+        return {
+            "id": rt_id,
+            "state": "not_built",
+            "reason": f"runtime {rt_id} was not built: run the build phase for it",
+        }
     state: dict[str, Any] = read_json(path)
     return state
 
@@ -129,12 +140,20 @@ def _process_error(res: seam.Completed, what: str) -> str:
         return f"{what} timed out"
     if res.signal_name:
         return f"{what} crashed: {res.signal_name}"
-    return f"{what} failed: " + (first_line(res.stderr.strip().splitlines()[-1]) if res.stderr.strip() else f"exit {res.returncode}")
+    return f"{what} failed: " + (
+        first_line(res.stderr.strip().splitlines()[-1]) if res.stderr.strip() else f"exit {res.returncode}"
+    )
 
 
 def _export(
-    matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model, mode: ExportMode,
-    trained: dict[str, Any], base_key: str,
+    matrix: Matrix,
+    backend: Backend,
+    ws: Workspace,
+    rt: Runtime,
+    model: Model,
+    mode: ExportMode,
+    trained: dict[str, Any],
+    base_key: str,
 ) -> None:
     out = ws.export_dir(rt.id, model.id, mode.id)
     key = digest(base_key, asdict(model), asdict(mode))
@@ -145,11 +164,20 @@ def _export(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     if not trained["ok"]:
-        _write_export_record(out, key, "export_failed", f"the model could not be trained: {trained['error']}", trained["log"])
+        _write_export_record(
+            out, key, "export_failed", f"the model could not be trained: {trained['error']}", trained["log"]
+        )
         return
     spec_path = ws.model_dir(rt.id, model.id) / f"{mode.id}.spec.json"
-    write_json_atomic(spec_path, {"model": model.id, "mode": asdict(mode), "out_dir": str(out),
-                                  "weights": str(ws.model_dir(rt.id, model.id) / "weights.pdparams")})
+    write_json_atomic(
+        spec_path,
+        {
+            "model": model.id,
+            "mode": asdict(mode),
+            "out_dir": str(out),
+            "weights": str(ws.model_dir(rt.id, model.id) / "weights.pdparams"),
+        },
+    )
     # The program format is chosen by a flag read when paddle is imported.
     env = {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
     res = backend.run(rt, [*INSIDE, "export", str(spec_path)], timeout=matrix.timeouts.export_s, env=env)
@@ -218,13 +246,22 @@ def settle_without_running(matrix: Matrix, ws: Workspace, key: CellKey) -> Resul
             return Result.for_cell(key, status, stage=Stage.BUILD, error=error, log=state.get("reason", ""))
     record_path = ws.export_dir(key.producer, key.model, key.export) / "export.json"
     if not record_path.exists():
-        return Result.for_cell(key, Status.INFRA_ERROR, stage=Stage.EXPORT,
-                               error=f"no export from {key.producer}: run the export phase for it first")
+        return Result.for_cell(
+            key,
+            Status.INFRA_ERROR,
+            stage=Stage.EXPORT,
+            error=f"no export from {key.producer}: run the export phase for it first",
+        )
     record = read_json(record_path)
     if record["status"] != "ok":
-        return Result.for_cell(key, EXPORT_STATUS.get(record["status"], Status.EXPORT_FAILED), stage=Stage.EXPORT,
-                               error=record.get("error", ""), log=record.get("log", "") or record.get("stderr", ""),
-                               details=_export_details(record))
+        return Result.for_cell(
+            key,
+            EXPORT_STATUS.get(record["status"], Status.EXPORT_FAILED),
+            stage=Stage.EXPORT,
+            error=record.get("error", ""),
+            log=record.get("log", "") or record.get("stderr", ""),
+            details=_export_details(record),
+        )
     return None
 
 
@@ -278,22 +315,44 @@ def to_result(matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, com
     details: dict[str, Any] = {"reproduce": command}
     common = {"duration_s": round(outcome.seconds, 3)}
     if outcome.kind == "infra":
-        return Result.for_cell(key, Status.INFRA_ERROR, error=first_line(outcome.reply["error"]),
-                               log=outcome.reply["error"], details=details)
+        return Result.for_cell(
+            key,
+            Status.INFRA_ERROR,
+            error=first_line(outcome.reply["error"]),
+            log=outcome.reply["error"],
+            details=details,
+        )
     if outcome.kind in ("crash", "timeout"):
         status = Status.CRASH if outcome.kind == "crash" else Status.TIMEOUT
-        headline = f"worker died by {outcome.signal}" if outcome.kind == "crash" else f"no answer within {matrix.timeouts.cell_s:g} s"
+        headline = (
+            f"worker died by {outcome.signal}"
+            if outcome.kind == "crash"
+            else f"no answer within {matrix.timeouts.cell_s:g} s"
+        )
         banner = _crash_line(outcome.log)
         details["signal"] = outcome.signal
-        return Result.for_cell(key, status, stage=Stage.LOAD, error=f"{headline}: {banner}" if banner else headline,
-                               log=clip(outcome.log), details=details, **common)
+        return Result.for_cell(
+            key,
+            status,
+            stage=Stage.LOAD,
+            error=f"{headline}: {banner}" if banner else headline,
+            log=clip(outcome.log),
+            details=details,
+            **common,
+        )
     reply = outcome.reply
     details.update({k: reply[k] for k in ("config_calls", "load_s", "run_s") if k in reply})
     if not reply["ok"]:
         status = Status.LOAD_FAILED if reply["stage"] == "load" else Status.RUN_FAILED
-        return Result.for_cell(key, status, stage=Stage(reply["stage"]), error=reply.get("error", ""),
-                               log=clip(reply.get("log", "") + "\n--- worker stderr ---\n" + outcome.log),
-                               details=details, **common)
+        return Result.for_cell(
+            key,
+            status,
+            stage=Stage(reply["stage"]),
+            error=reply.get("error", ""),
+            log=clip(reply.get("log", "") + "\n--- worker stderr ---\n" + outcome.log),
+            details=details,
+            **common,
+        )
     return judged(matrix, ws, key, reply, details, common)
 
 
@@ -307,8 +366,15 @@ def judged(
     details.update(verdict.details)
     details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
     stage = Stage.COMPARE if verdict.status is Status.MISMATCH else None
-    return Result.for_cell(key, verdict.status, stage=stage, error=verdict.error,
-                           max_abs_diff=verdict.max_abs_diff, details=details, **common)
+    return Result.for_cell(
+        key,
+        verdict.status,
+        stage=stage,
+        error=verdict.error,
+        max_abs_diff=verdict.max_abs_diff,
+        details=details,
+        **common,
+    )
 
 
 # ================================================================ whole matrix

@@ -31,7 +31,9 @@ def is_detection(arrays: list[np.ndarray]) -> bool:
 
 def judge(reference: list[np.ndarray], outputs: list[np.ndarray], tol: Tolerances) -> Verdict:
     if len(outputs) != len(reference):
-        return Verdict(Status.MISMATCH, f"the consumer returned {len(outputs)} outputs, the reference has {len(reference)}")
+        return Verdict(
+            Status.MISMATCH, f"the consumer returned {len(outputs)} outputs, the reference has {len(reference)}"
+        )
     if is_detection(reference) and is_detection(outputs):
         return judge_detections(reference, outputs, tol)
     return judge_arrays(reference, outputs, tol)

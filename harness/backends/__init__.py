@@ -31,7 +31,9 @@ class Backend(Protocol):
     def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
         """Run ``python ARGS`` in the runtime to completion."""
 
-    def start(self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None) -> RuntimeProcess:
+    def start(
+        self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
+    ) -> RuntimeProcess:
         """Start ``python ARGS`` in the runtime, stdin/stdout piped, stderr to the given file."""
 
     def describe(self, rt: Runtime, args: list[str]) -> str:

@@ -8,13 +8,13 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from harness import inside_code, seam
+from harness.backends import RuntimeProcess
 from harness.config import PYPI, Runtime
 from harness.errors import BackendError, RuntimeUnavailable
 from harness.seam import Completed
@@ -146,12 +146,14 @@ class VenvBackend:
 
     def start(
         self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
-    ) -> subprocess.Popen[bytes]:
-        return seam.popen([self.python(rt), *args], env=self.env(env), cwd=self.work, stderr=stderr)
+    ) -> RuntimeProcess:
+        proc = seam.popen([self.python(rt), *args], env=self.env(env), cwd=self.work, stderr=stderr)
+        return cast(RuntimeProcess, proc)  # started with stdin/stdout pipes, so both are set
 
     def describe(self, rt: Runtime, args: list[str]) -> str:
         code = inside_code.stage(self.work)
-        return f"cd {shlex.quote(str(self.work))} && PYTHONPATH={shlex.quote(str(code))} {shlex.join([self.python(rt), *args])}"
+        command = shlex.join([self.python(rt), *args])
+        return f"cd {shlex.quote(str(self.work))} && PYTHONPATH={shlex.quote(str(code))} {command}"
 
     def fingerprint_key(self, rt: Runtime) -> str:
         return hashlib.sha256(json.dumps([rt.python, self.requirements(rt), rt.index_url]).encode()).hexdigest()[:12]

@@ -118,7 +118,11 @@ def _nms_attrs(score_threshold, nms_top_k, keep_top_k, nms_threshold):
             "normalized": False, "nms_eta": 1.0, "background_label": -1}
 
 
-@paddle.jit.not_to_static  # graph-building code: dy2static must run it, not rewrite it
+# Graph-building code: dy2static must run it as written, not rewrite its branches.
+_not_to_static = getattr(paddle.jit, "not_to_static", lambda fn: fn)
+
+
+@_not_to_static
 def multiclass_nms(bboxes, scores, score_threshold=NMS_SCORE_THRESHOLD, nms_top_k=100,
                    keep_top_k=20, nms_threshold=0.5):
     """multiclass_nms3 the way ppdet/modeling/ops.py calls it; returns (out [N,6], num [B])."""

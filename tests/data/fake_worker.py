@@ -3,6 +3,7 @@
 Task ids decide what happens: "crash*" dies by SIGSEGV after announcing the task,
 "hang*" never answers, "noise*" prints junk on stdout first, anything else answers ok.
 """
+
 import json
 import os
 import signal
@@ -26,5 +27,7 @@ for line in sys.stdin:
         out.write("I am not JSON\n")
     sys.stderr.write("log for %s\n" % task["id"])
     sys.stderr.flush()
-    out.write(json.dumps({"event": "done", "id": task["id"], "ok": True, "stage": None, "pid": os.getpid(), "v": 1}) + "\n")
+    out.write(
+        json.dumps({"event": "done", "id": task["id"], "ok": True, "stage": None, "pid": os.getpid(), "v": 1}) + "\n"
+    )
     out.flush()

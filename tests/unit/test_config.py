@@ -45,7 +45,11 @@ def test_unknown_key_names_the_key_and_suggests_the_near_miss() -> None:
 
 
 def test_all_problems_are_collected_at_once() -> None:
-    text = MINIMAL.replace('"2.6.2"', '"2.6"').replace("api: predictor", "api: onnx").replace("full_graph: true", "full_graph: yes please")
+    text = (
+        MINIMAL.replace('"2.6.2"', '"2.6"')
+        .replace("api: predictor", "api: onnx")
+        .replace("full_graph: true", "full_graph: yes please")
+    )
     found = problems_of(text)
     assert len(found) == 3
     assert any("export_modes[0].full_graph: must be bool" in p for p in found)
