@@ -108,6 +108,7 @@ class VenvBackend:
                 "run where that index is reachable, or point index_url in matrix.yaml at a mirror",
             )
         self._create(rt, exe)
+        marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(spec)
 
     def _create(self, rt: Runtime, exe: str) -> None:
