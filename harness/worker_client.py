@@ -1,7 +1,9 @@
 """Host side of the worker protocol: one long-lived worker per consumer runtime.
 
-The worker announces each task before it starts it; if it then dies by a signal the
-host knows which cell crashed, records it, and starts a fresh worker for the rest.
+The worker announces each task before it starts it. It runs each task in a forked
+child and reports a child's death by signal (`crashed`) or overrun (`timeout`) itself;
+where it cannot fork, or when the worker as a whole dies or hangs, the host pins the
+death on the announced cell, records it, and starts a fresh worker for the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from harness.errors import HarnessError
 from harness.seam import signal_name
 
 WORKER_ARGS = ["-m", "harness.inside", "worker"]
+# The worker enforces the cell timeout on its child; the host waits this much longer
+# before it gives up on the worker itself.
+HOST_GRACE_S = 30.0
+
+
+_ENDINGS = {"done": "done", "crashed": "crash", "timeout": "timeout"}
 
 
 class WorkerStartError(HarnessError):
@@ -36,8 +44,11 @@ class Outcome:
 
 
 class Worker:
-    def __init__(self, backend: Backend, rt: Runtime, log_path: Path, start_timeout: float) -> None:
+    def __init__(
+        self, backend: Backend, rt: Runtime, log_path: Path, start_timeout: float, grace_s: float = HOST_GRACE_S
+    ) -> None:
         self.backend, self.rt, self.log_path, self.start_timeout = backend, rt, log_path, start_timeout
+        self.grace_s = grace_s
         self.proc: RuntimeProcess | None = None
         self.lines: queue.Queue[bytes | None] = queue.Queue()
         self.log_handle: IO[bytes] | None = None
@@ -88,15 +99,16 @@ class Worker:
         assert self.proc is not None
         offset = self._log_size()
         started = time.monotonic()
-        self.proc.stdin.write((json.dumps(task) + "\n").encode())
+        self.proc.stdin.write((json.dumps({**task, "timeout_s": timeout}) + "\n").encode())
         self.proc.stdin.flush()
-        deadline = started + timeout
+        deadline = started + timeout + self.grace_s
         while True:
             message = self._next(max(0.0, deadline - time.monotonic()))
             if message is None:
                 return self._lost(offset, started, timed_out=time.monotonic() >= deadline)
-            if message.get("event") == "done" and message.get("id") == task["id"]:
-                return Outcome("done", message, log=self._log_since(offset), seconds=time.monotonic() - started)
+            if message.get("id") == task["id"] and message.get("event") in _ENDINGS:
+                log, seconds = self._log_since(offset), time.monotonic() - started
+                return Outcome(_ENDINGS[message["event"]], message, message.get("signal"), log, seconds)
 
     def _lost(self, offset: int, started: float, timed_out: bool) -> Outcome:
         assert self.proc is not None

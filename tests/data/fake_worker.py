@@ -1,7 +1,7 @@
 """A paddle-free stand-in for harness.inside.worker speaking the same protocol.
 
 Words in the task id decide what happens: "crash" dies by SIGSEGV after announcing the
-task, "hang" never answers, "noise" prints junk on stdout first, anything else answers
+task, "childcrash" reports a crashed child the way the forking worker does, "hang" never answers, "noise" prints junk on stdout first, anything else answers
 ok, with the export's reference.npz as its outputs when the task names an export.
 """
 
@@ -33,6 +33,10 @@ for line in sys.stdin:
     task = json.loads(line)
     out.write(json.dumps({"event": "start", "id": task["id"], "v": 1}) + "\n")
     out.flush()
+    if "childcrash" in task["id"]:
+        out.write(json.dumps({"event": "crashed", "id": task["id"], "signal": "SIGSEGV", "v": 1}) + "\n")
+        out.flush()
+        continue
     if "crash" in task["id"]:
         sys.stderr.write("FatalError: `Segmentation fault` is detected by the operating system.\n")
         sys.stderr.flush()

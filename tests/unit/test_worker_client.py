@@ -33,7 +33,8 @@ RT = Runtime(id="fake", version="0.0.0")
 
 @pytest.fixture
 def worker(allow_processes: None, data_dir: Path, tmp_path: Path) -> Any:
-    w = Worker(FakeBackend(data_dir / "fake_worker.py"), RT, tmp_path / "worker.log", start_timeout=30)  # type: ignore[arg-type]
+    backend = FakeBackend(data_dir / "fake_worker.py")
+    w = Worker(backend, RT, tmp_path / "worker.log", start_timeout=30, grace_s=0.5)  # type: ignore[arg-type]
     yield w
     w.stop()
 
@@ -55,6 +56,13 @@ def test_crash_is_pinned_on_the_task_in_flight_and_the_worker_restarts(worker: W
     assert "Segmentation fault" in crashed.log
     assert after.kind == "done" and after.reply["pid"] != before.reply["pid"]
     assert worker.starts == 2
+
+
+def test_a_crashed_child_reported_by_the_worker_needs_no_restart(worker: Worker) -> None:
+    crashed = worker.run({"id": "childcrash-1"}, timeout=30)
+    after = worker.run({"id": "d"}, timeout=30)
+    assert crashed.kind == "crash" and crashed.signal == "SIGSEGV"
+    assert after.kind == "done" and worker.starts == 1
 
 
 def test_hang_becomes_timeout_and_the_rest_still_runs(worker: Worker) -> None:
