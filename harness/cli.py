@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from harness import policy
 from harness.backends import get_backend
 from harness.config import Matrix, load_matrix
 from harness.errors import HarnessError
@@ -25,8 +26,20 @@ def parser() -> argparse.ArgumentParser:
         "--work", default="work", help="work directory: runtimes, exports, results (default: %(default)s)"
     )
     common.add_argument("--reports", default="reports", help="where reports are written (default: %(default)s)")
-    common.add_argument("--backend", default="auto", choices=["auto", "venv"], help="how runtimes are built")
+    common.add_argument("--backend", default="auto", choices=["auto", "venv", "docker"], help="how runtimes are built")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    common.add_argument(
+        "--history", default="", help="SQLite history of runs (default: <reports>/history.sqlite); 'none' to skip"
+    )
+    common.add_argument(
+        "--fail-on",
+        default="never",
+        choices=list(policy.FAIL_ON),
+        help="exit non-zero on: unexpected failures, failures new since the previous run, or never (default)",
+    )
+    common.add_argument(
+        "--fail-on-infra", action="store_true", help="also exit non-zero when runtimes could not be built"
+    )
     top = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     matrix = sub.add_parser("matrix", parents=[common], help="build, export, load, judge and report everything")
@@ -87,10 +100,13 @@ def _report(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
     from harness.report import write_reports
 
     out = Path(args.reports)
-    results = write_reports(matrix, ws, out)
+    history = None if args.history == "none" else Path(args.history or out / "history.sqlite")
+    results = write_reports(matrix, ws, out, history)
     summary = ", ".join(f"{k}={v}" for k, v in results["summary"].items())
-    print(f"report: {out / 'index.html'} and {out / 'results.json'} ({summary})")
-    return 0
+    print(f"report: {out / 'index.html'}, results.json, junit.xml, summary.md ({summary})")
+    verdict = policy.decide(results, args.fail_on, args.fail_on_infra)
+    print(verdict.message, file=sys.stderr if verdict.exit_code else sys.stdout)
+    return verdict.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ Every problem is collected and raised once as a bulleted ConfigError naming the 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import re
 import typing
@@ -35,6 +36,9 @@ class Runtime:
     index_url: str = PYPI  # where the Paddle wheel lives
     pins: tuple[str, ...] = ()  # extra requirements, e.g. "numpy<2" for Paddle <= 2.5
     note: str = ""
+    # Docker backend only: the image the runtime's image is built on. "" means
+    # python:{python}-slim for cpu and an NVIDIA CUDA runtime image for gpu.
+    base_image: str = ""
 
     @property
     def requirement(self) -> str:
@@ -70,6 +74,24 @@ class Loader:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A known incompatibility: matching failing cells show as `expected`, not red.
+
+    Selectors are shell-style patterns (``cpu-3.*``) on the cell's ids. An expectation
+    whose cells now pass, or whose expiry date is past, is reported as stale."""
+
+    reason: str
+    link: str = ""
+    producer: str = "*"
+    consumer: str = "*"
+    model: str = "*"
+    export: str = "*"
+    loader: str = "*"
+    statuses: tuple[str, ...] = ()  # the failing statuses it covers; empty: any failure
+    expires: str = ""  # YYYY-MM-DD; empty: never
+
+
+@dataclass(frozen=True)
 class Tolerances:
     score_atol: float = 1e-3
     box_atol: float = 0.05  # pixels
@@ -94,6 +116,7 @@ class Matrix:
     loaders: tuple[Loader, ...]
     tolerances: Tolerances = field(default_factory=Tolerances)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    expectations: tuple[Expectation, ...] = ()
     schema_version: int = SCHEMA_VERSION
     source: str = "matrix.yaml"
 
@@ -132,7 +155,9 @@ _SECTIONS: dict[str, type] = {
     "loaders": Loader,
 }
 _SINGLE: dict[str, type] = {"tolerances": Tolerances, "timeouts": Timeouts}
-_TOP_KEYS = {"schema_version", *_SECTIONS, *_SINGLE}
+_TOP_KEYS = {"schema_version", "expectations", *_SECTIONS, *_SINGLE}
+_FAILING = ("mismatch", "export_failed", "load_failed", "run_failed", "crash", "timeout")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHOICES = {
     "device": ("cpu", "gpu"),
     "program_format": ("pir", "legacy"),
@@ -182,9 +207,38 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
     }
     for rt in sections["runtimes"]:
         _check_runtime(rt, problems)
+    expectations = _parse_expectations(raw.get("expectations") or [], problems)
     if problems:
         raise ConfigError(source, list(problems))
-    return Matrix(**{k: tuple(v) for k, v in sections.items()}, **singles, source=source)  # type: ignore[arg-type]
+    return Matrix(
+        **{k: tuple(v) for k, v in sections.items()},  # type: ignore[arg-type]
+        **singles,
+        expectations=tuple(expectations),
+        source=source,
+    )
+
+
+def _parse_expectations(items: Any, problems: _Problems) -> list[Expectation]:
+    if not isinstance(items, list):
+        problems.append("expectations: must be a list")
+        return []
+    parsed = []
+    for i, item in enumerate(items):
+        where = f"expectations[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("expires"), datetime.date):
+            item = {**item, "expires": item["expires"].isoformat()}  # YAML reads a bare date as a date
+        exp = _parse_one(item, where, Expectation, problems)
+        if exp is None:
+            continue
+        if exp.expires and not _DATE_RE.match(exp.expires):
+            problems.append(f"{where}.expires: {exp.expires!r} must be a date like 2027-06-30")
+        for status in exp.statuses:
+            if status not in _FAILING:
+                problems.append(f"{where}.statuses: {status!r} is not a failing status ({', '.join(_FAILING)})")
+        if exp.link and not exp.link.startswith(("https://", "http://")):
+            problems.append(f"{where}.link: {exp.link!r} must be an http(s) URL")
+        parsed.append(exp)
+    return parsed
 
 
 def _parse_list(raw: dict[str, Any], name: str, cls: type[T], problems: _Problems) -> list[T]:
@@ -264,5 +318,7 @@ def _check_runtime(rt: Runtime, problems: _Problems) -> None:
         problems.append(f"{where}.python: {rt.python!r} must look like '3.11' (quote it in YAML)")
     if not rt.index_url.startswith(("https://", "http://", "file://")):
         problems.append(f"{where}.index_url: {rt.index_url!r} must be an http(s):// or file:// URL")
+    if any(c.isspace() for c in rt.base_image):
+        problems.append(f"{where}.base_image: {rt.base_image!r} is not an image reference like 'python:3.11-slim'")
     if rt.device == "gpu" and rt.package != "paddlepaddle-gpu":
         problems.append(f"{where}.package: a gpu runtime needs paddlepaddle-gpu, got {rt.package!r}")

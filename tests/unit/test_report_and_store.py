@@ -22,8 +22,26 @@ def test_report_has_every_planned_cell_and_names_missing_phases(tmp_path: Path) 
     assert len(results["cells"]) == len(planned_cells(MATRIX))
     assert results["cells"][0]["status"] == "pass"
     missing = results["cells"][1]
-    assert missing["status"] == "infra_error" and "did not run or was interrupted" in missing["error"]
+    assert missing["status"] == "infra_error" and "was not built: run the build phase for it" in missing["error"]
     assert {r["state"] for r in results["runtimes"]} == {"not_built"}
+
+
+def test_a_load_phase_that_never_ran_is_named(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "work")
+    key = planned_cells(MATRIX)[0]
+    for rt in MATRIX.runtimes:
+        write_json_atomic(ws.state_file(rt.id), {"id": rt.id, "state": "ready"})
+    write_json_atomic(ws.export_dir(key.producer, key.model, key.export) / "export.json", {"status": "ok"})
+    [cell] = [
+        c
+        for c in collect(MATRIX, ws)["cells"]
+        if c["producer"] == key.producer
+        and c["export"] == key.export
+        and c["consumer"] == key.consumer
+        and c["loader"] == key.loader
+        and c["model"] == key.model
+    ]
+    assert cell["status"] == "infra_error" and f"the load phase for {key.consumer} did not run" in cell["error"]
 
 
 def test_reports_are_written_and_readable(tmp_path: Path) -> None:
