@@ -12,11 +12,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from harness import policy
-from harness.backends import get_backend
+from harness import diagnose, policy
+from harness.backends import Backend, get_backend
 from harness.config import Matrix, load_matrix
 from harness.errors import HarnessError
 from harness.plan import Workspace
+from harness.status import CellKey
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +47,17 @@ def parser() -> argparse.ArgumentParser:
     matrix.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: all in the matrix)")
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes handled at once")
     matrix.add_argument("--build-gpu", action="store_true", help="build GPU runtimes even without a GPU")
+    matrix.add_argument("--diagnose", action="store_true", help="then try the known workarounds on every failing cell")
+    repro = sub.add_parser("repro", parents=[common], help="reproduce one producer/consumer pair and print everything")
+    repro.add_argument("producer", help="runtime id that exports")
+    repro.add_argument("consumer", help="runtime id that loads")
+    repro.add_argument("--model", default="", help="only this model")
+    repro.add_argument("--export", default="", help="only this export mode")
+    repro.add_argument("--loader", default="", help="only this loader")
+    repro.add_argument("--keep", action="store_true", help="keep the venvs/containers and exports, and say where")
+    diag = sub.add_parser("diagnose", parents=[common], help="try the known workarounds on failing cells")
+    diag.add_argument("cells", nargs="*", help="cell ids producer__model__export__consumer__loader (results.json)")
+    diag.add_argument("--all-failing", action="store_true", help="every failing cell recorded in the work directory")
     for name, text in (
         ("build", "build one runtime"),
         ("export", "train and export in one runtime"),
@@ -80,11 +92,25 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "report":
         return _report(selected(matrix, args.runtimes), ws, args)
+    if args.command == "repro":
+        from harness import repro
+
+        work = Path(args.work).resolve() if args.work != "work" else None
+        pair = {"producer": args.producer, "consumer": args.consumer}
+        return repro.run(
+            matrix, args.backend, work, args.keep, **pair, model=args.model, export=args.export, loader=args.loader
+        )
     backend = get_backend(args.backend, ws.root)
     if args.command == "matrix":
         matrix = selected(matrix, args.runtimes)
         print(f"backend: {backend.name}; runtimes: {', '.join(matrix.runtime_ids)}", flush=True)
         runner.run_all(matrix, backend, ws, args.jobs, args.build_gpu)
+        if args.diagnose:
+            _diagnose(matrix, backend, ws, diagnose.red_cells(ws))
+        return _report(matrix, ws, args)
+    if args.command == "diagnose":
+        keys = diagnose.red_cells(ws) if args.all_failing else [diagnose.parse_cell(c, matrix) for c in args.cells]
+        _diagnose(matrix, backend, ws, keys)
         return _report(matrix, ws, args)
     rt = matrix.runtime(args.runtime)
     if args.command == "build":
@@ -94,6 +120,13 @@ def dispatch(args: argparse.Namespace) -> int:
     else:
         runner.load_runtime(matrix, backend, ws, rt)
     return 0
+
+
+def _diagnose(matrix: Matrix, backend: Backend, ws: Workspace, keys: list[CellKey]) -> None:
+    for key in keys:
+        record = diagnose.diagnose(matrix, backend, ws, key)
+        fixes = "; ".join(record["fixes"]) or "none of the known workarounds"
+        print(f"{key.slug}: fixed by {fixes}")
 
 
 def _report(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ INFRA_STATES = ("unavailable", "not_built")
 def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -> dict[str, Any]:
     recorded = read_results(ws.results_dir)
     cells = [(recorded.get(key) or _unrecorded(matrix, ws, key)).to_json() for key in planned_cells(matrix)]
+    for cell in cells:
+        _attach_diagnosis(ws, cell)
     stale = expectations.apply(cells, matrix.expectations, today or datetime.date.today())
     runtimes = [_runtime_entry(ws, rt.id, asdict(rt)) for rt in matrix.runtimes]
     # The backend that built the runtimes, as recorded by the build phase.
@@ -56,6 +58,14 @@ def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -
         "trend": {},
         "cells": cells,
     }
+
+
+def _attach_diagnosis(ws: Workspace, cell: dict[str, Any]) -> None:
+    """Workarounds tried by `diagnose` on this cell, shown next to it."""
+    path = ws.root / "diagnoses" / f"{history.slug(cell)}.json"
+    if path.exists():
+        record = read_json(path)
+        cell["workarounds"], cell["fixed_by"] = record["workarounds"], record["fixes"]
 
 
 def _unrecorded(matrix: Matrix, ws: Workspace, key: CellKey) -> Result:

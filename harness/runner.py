@@ -54,12 +54,21 @@ def has_gpu() -> bool:
     return seam.run(["nvidia-smi", "-L"], timeout=30).ok
 
 
+def gpu_problem(backend: Backend) -> str:
+    """Why GPU runtimes cannot run with this backend ('' when they can). A backend may know
+    better than the host's nvidia-smi: Docker also needs the engine's nvidia runtime."""
+    ask = getattr(backend, "gpu_problem", None)
+    if callable(ask):
+        return str(ask())
+    return "" if has_gpu() else "no GPU: nvidia-smi finds no device on this host"
+
+
 def build(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, build_gpu: bool = False) -> dict[str, Any]:
     """Prepare one runtime and record its state: ready (with fingerprint), unavailable or skipped."""
     state: dict[str, Any] = {"id": rt.id, "backend": backend.name, "runtime": asdict(rt), "fingerprint": None}
     started = time.monotonic()
-    if rt.device == "gpu" and not build_gpu and not has_gpu():
-        state.update(state="skipped", reason="no GPU: nvidia-smi finds no device on this host")
+    if rt.device == "gpu" and not build_gpu and (no_gpu := gpu_problem(backend)):
+        state.update(state="skipped", reason=no_gpu)
     else:
         state.update(_prepare(matrix, backend, rt))
     state["build_s"] = round(time.monotonic() - started, 1)
@@ -81,10 +90,10 @@ def _prepare(matrix: Matrix, backend: Backend, rt: Runtime) -> dict[str, Any]:
             "reason": f"paddle installs but `import paddle` {why}:\n{clip(res.stderr, 4000)}",
         }
     fingerprint = json.loads(res.stdout.strip().splitlines()[-1])
-    if rt.device == "gpu" and not has_gpu():
+    if rt.device == "gpu" and (no_gpu := gpu_problem(backend)):
         return {
             "state": "skipped",
-            "reason": "no GPU: built, but nothing to run it on here",
+            "reason": f"{no_gpu} (built, but nothing to run it on here)",
             "fingerprint": fingerprint,
         }
     return {"state": "ready", "reason": "", "fingerprint": fingerprint}
@@ -110,15 +119,15 @@ def export_runtime(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime)
         return
     base_key = digest(state["fingerprint"], inside_code.code_hash())
     for model in matrix.models:
-        trained = _train(matrix, backend, ws, rt, model, base_key)
+        trained = train_model(matrix, backend, ws, rt, model)
         for mode in matrix.export_modes:
-            _export(matrix, backend, ws, rt, model, mode, trained, base_key)
+            export_one(matrix, backend, ws, rt, model, mode, trained, base_key)
 
 
-def _train(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model, base_key: str) -> dict[str, Any]:
+def train_model(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model) -> dict[str, Any]:
     """Train once per (runtime, model); every export mode of that pair uses these weights."""
     out = ws.model_dir(rt.id, model.id)
-    key = digest(base_key, asdict(model))
+    key = digest(runtime_state(ws, rt.id).get("fingerprint"), inside_code.code_hash(), asdict(model))
     record_path = out / "train.result.json"
     if record_path.exists() and read_json(record_path).get("key") == key:
         cached: dict[str, Any] = read_json(record_path)
@@ -145,7 +154,7 @@ def _process_error(res: seam.Completed, what: str) -> str:
     )
 
 
-def _export(
+def export_one(
     matrix: Matrix,
     backend: Backend,
     ws: Workspace,
@@ -154,12 +163,18 @@ def _export(
     mode: ExportMode,
     trained: dict[str, Any],
     base_key: str,
-) -> None:
-    out = ws.export_dir(rt.id, model.id, mode.id)
-    key = digest(base_key, asdict(model), asdict(mode))
+    weights_from: str = "",
+) -> Path:
+    """Export one model in one mode in runtime rt; by default its own weights into
+    exports/<rt>/<model>/<mode>. With weights_from, the weights another runtime trained
+    ("train high, export low") into exports/<rt>/<model>/<mode>@weights-<that runtime>."""
+    weights_rt = weights_from or rt.id
+    out = ws.export_dir(rt.id, model.id, mode.id + (f"@weights-{weights_from}" if weights_from else ""))
+    # The training key covers the weights: retrained weights mean a new export.
+    key = digest(base_key, asdict(model), asdict(mode), weights_from, trained.get("key"))
     record_path = out / "export.json"
     if record_path.exists() and read_json(record_path).get("key") == key:
-        return
+        return out
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -167,20 +182,18 @@ def _export(
         _write_export_record(
             out, key, "export_failed", f"the model could not be trained: {trained['error']}", trained["log"]
         )
-        return
-    spec_path = ws.model_dir(rt.id, model.id) / f"{mode.id}.spec.json"
+        return out
+    spec_path = out.parent / f"{out.name}.spec.json"
     write_json_atomic(
         spec_path,
         {
             "model": model.id,
             "mode": asdict(mode),
             "out_dir": str(out),
-            "weights": str(ws.model_dir(rt.id, model.id) / "weights.pdparams"),
+            "weights": str(ws.model_dir(weights_rt, model.id) / "weights.pdparams"),
         },
     )
-    # The program format is chosen by a flag read when paddle is imported.
-    env = {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
-    res = backend.run(rt, [*INSIDE, "export", str(spec_path)], timeout=matrix.timeouts.export_s, env=env)
+    res = backend.run(rt, export_args(spec_path), timeout=matrix.timeouts.export_s, env=export_env(mode))
     if record_path.exists():
         record = read_json(record_path)
         record.update(key=key, stderr=clip(res.stderr))
@@ -188,7 +201,17 @@ def _export(
     else:  # the process died before it could write its own record
         status = "timeout" if res.timed_out else "crash" if res.signal_name else "export_failed"
         _write_export_record(out, key, status, _crash_line(res.stderr) or _process_error(res, "export"), res.stderr)
-    say(f"[export {rt.id}] {model.id} {mode.id}: {read_json(record_path)['status']}")
+    say(f"[export {rt.id}] {model.id} {out.name}: {read_json(record_path)['status']}")
+    return out
+
+
+def export_args(spec_path: Path) -> list[str]:
+    return [*INSIDE, "export", str(spec_path)]
+
+
+def export_env(mode: ExportMode) -> dict[str, str]:
+    # The program format is chosen by a flag read when paddle is imported.
+    return {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
 
 
 def _write_export_record(out: Path, key: str, status: str, error: str, log: str) -> None:
@@ -217,15 +240,25 @@ def load_runtime(matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runt
     results = ws.results_file(consumer.id)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text("")  # this phase owns its file; a re-run starts it afresh
+    load_cells(matrix, backend, ws, consumer, cells_for_consumer(matrix, consumer.id), results)
+
+
+def load_cells(
+    matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime, keys: list[CellKey], results: Path
+) -> list[Result]:
+    """Settle or run the given cells of one consumer, appending each result to `results`."""
+    done: list[Result] = []
     tasks: list[tuple[CellKey, dict[str, Any]]] = []
-    for key in cells_for_consumer(matrix, consumer.id):
+    for key in keys:
         settled = settle_without_running(matrix, ws, key)
         if settled is not None:
             append_result(results, settled)
+            done.append(settled)
         else:
             tasks.append((key, make_task(ws, key, matrix.loaders)))
     if tasks:
-        run_tasks(matrix, backend, ws, consumer, tasks)
+        done += run_tasks(matrix, backend, ws, consumer, tasks, results)
+    return done
 
 
 def cells_for_consumer(matrix: Matrix, consumer: str) -> list[CellKey]:
@@ -271,11 +304,15 @@ def _export_details(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_task(ws: Workspace, key: CellKey, loaders: tuple[Loader, ...]) -> dict[str, Any]:
-    out = ws.export_dir(key.producer, key.model, key.export)
-    record = read_json(out / "export.json")
     loader = next(ld for ld in loaders if ld.id == key.loader)
+    return task_for(ws.export_dir(key.producer, key.model, key.export), loader, key.slug)
+
+
+def task_for(out: Path, loader: Loader, task_id: str) -> dict[str, Any]:
+    """The worker task that loads the export in `out` with `loader`."""
+    record = read_json(out / "export.json")
     return {
-        "id": key.slug,
+        "id": task_id,
         "loader": asdict(loader),
         "program": str(out / record["program_file"]),
         "params": str(out / "model.pdiparams"),
@@ -285,13 +322,18 @@ def make_task(ws: Workspace, key: CellKey, loaders: tuple[Loader, ...]) -> dict[
 
 
 def run_tasks(
-    matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime, tasks: list[tuple[CellKey, dict[str, Any]]]
-) -> None:
-    results = ws.results_file(consumer.id)
+    matrix: Matrix,
+    backend: Backend,
+    ws: Workspace,
+    consumer: Runtime,
+    tasks: list[tuple[CellKey, dict[str, Any]]],
+    results: Path,
+) -> list[Result]:
+    done: list[Result] = []
     worker = Worker(backend, consumer, ws.logs_dir / f"worker-{consumer.id}.log", matrix.timeouts.worker_start_s)
     start_error = ""
     with worker:
-        for done, (key, task) in enumerate(tasks, 1):
+        for key, task in tasks:
             if not start_error:
                 try:
                     outcome = worker.run(task, matrix.timeouts.cell_s)
@@ -301,8 +343,10 @@ def run_tasks(
                 outcome = Outcome("infra", reply={"error": start_error})
             result = to_result(matrix, ws, key, outcome, reproduce_command(backend, consumer, task))
             append_result(results, result)
-            if done % 20 == 0 or done == len(tasks):
-                say(f"[load {consumer.id}] {done}/{len(tasks)} cells")
+            done.append(result)
+            if len(done) % 20 == 0 or len(done) == len(tasks):
+                say(f"[load {consumer.id}] {len(done)}/{len(tasks)} cells")
+    return done
 
 
 def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> str:
@@ -311,7 +355,11 @@ def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> st
     return f"echo '{payload}' | {backend.describe(rt, WORKER_ARGS)}"
 
 
-def to_result(matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, command: str) -> Result:
+def to_result(
+    matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, command: str, reference: Path | None = None
+) -> Result:
+    """A worker outcome as a cell result; outputs are judged against `reference`
+    (default: the reference.npz saved beside the cell's export)."""
     details: dict[str, Any] = {"reproduce": command}
     common = {"duration_s": round(outcome.seconds, 3)}
     if outcome.kind == "infra":
@@ -325,7 +373,7 @@ def to_result(matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, com
     if outcome.kind in ("crash", "timeout"):
         status = Status.CRASH if outcome.kind == "crash" else Status.TIMEOUT
         headline = (
-            f"worker died by {outcome.signal}"
+            f"the loading process died by {outcome.signal}"
             if outcome.kind == "crash"
             else f"no answer within {matrix.timeouts.cell_s:g} s"
         )
@@ -353,14 +401,20 @@ def to_result(matrix: Matrix, ws: Workspace, key: CellKey, outcome: Outcome, com
             details=details,
             **common,
         )
-    return judged(matrix, ws, key, reply, details, common)
+    reference = reference or ws.export_dir(key.producer, key.model, key.export) / "reference.npz"
+    return judged(matrix, key, reply, details, common, reference)
 
 
 def judged(
-    matrix: Matrix, ws: Workspace, key: CellKey, reply: dict[str, Any], details: dict[str, Any], common: dict[str, Any]
+    matrix: Matrix,
+    key: CellKey,
+    reply: dict[str, Any],
+    details: dict[str, Any],
+    common: dict[str, Any],
+    reference_path: Path,
 ) -> Result:
     outputs = [np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"]) for o in reply["outputs"]]
-    with np.load(ws.export_dir(key.producer, key.model, key.export) / "reference.npz") as ref:
+    with np.load(reference_path) as ref:
         reference = [ref[f"output_{i}"] for i in range(len(ref.files))]
     verdict = judge(reference, outputs, matrix.tolerances)
     details.update(verdict.details)

@@ -151,10 +151,11 @@ class VenvBackend:
         proc = seam.popen([self.python(rt), *args], env=self.env(env), cwd=self.work, stderr=stderr)
         return cast(RuntimeProcess, proc)  # started with stdin/stdout pipes, so both are set
 
-    def describe(self, rt: Runtime, args: list[str]) -> str:
+    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
         code = inside_code.stage(self.work)
+        assignments = [f"{k}={shlex.quote(v)}" for k, v in {"PYTHONPATH": str(code), **(env or {})}.items()]
         command = shlex.join([self.python(rt), *args])
-        return f"cd {shlex.quote(str(self.work))} && PYTHONPATH={shlex.quote(str(code))} {command}"
+        return f"cd {shlex.quote(str(self.work))} && {' '.join(assignments)} {command}"
 
     def fingerprint_key(self, rt: Runtime) -> str:
         return hashlib.sha256(json.dumps([rt.python, self.requirements(rt), rt.index_url]).encode()).hexdigest()[:12]

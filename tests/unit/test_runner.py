@@ -82,7 +82,7 @@ def test_crash_outcome_keeps_signal_and_banner(matrix: Matrix, ws: Workspace) ->
     result = to_result(matrix, ws, KEY, Outcome("crash", signal="SIGSEGV", log=log, seconds=1.5), "cmd")
     assert result.status is Status.CRASH and result.stage is Stage.LOAD
     assert (
-        result.error == "worker died by SIGSEGV: FatalError: `Segmentation fault` is detected by the operating system."
+        result.error == "the loading process died by SIGSEGV: FatalError: `Segmentation fault` is detected by the operating system."
     )
     assert result.details["signal"] == "SIGSEGV" and result.details["reproduce"] == "cmd"
 

@@ -1,0 +1,107 @@
+"""Reproduce one producer/consumer pair: build only those two runtimes, export in the
+producer, load in the consumer, and print everything a person needs to dig in: the
+stage, the verbatim error, the full log, and the commands to do each step by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from harness import runner
+from harness.backends import Backend, get_backend
+from harness.config import Matrix, unknown_id_message
+from harness.errors import ConfigError
+from harness.plan import Workspace, planned_cells
+from harness.status import Result, Status
+
+RULE = "=" * 100
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def _only(items: tuple[T, ...], wanted: str, kind: str, problems: list[str]) -> tuple[T, ...]:
+    ids = [i.id for i in items]
+    if wanted and wanted not in ids:
+        problems.append(unknown_id_message(kind, wanted, ids))
+    return tuple(i for i in items if not wanted or i.id == wanted)
+
+
+def narrow(matrix: Matrix, runtimes: list[str], model: str, export: str, loader: str) -> Matrix:
+    """The matrix cut down to the named runtimes and (optionally) one model, mode, loader."""
+    problems: list[str] = []
+    models = _only(matrix.models, model, "model", problems)
+    modes = _only(matrix.export_modes, export, "export mode", problems)
+    loaders = _only(matrix.loaders, loader, "loader", problems)
+    if problems:
+        raise ConfigError("repro", problems)
+    return dataclasses.replace(matrix.select(runtimes), models=models, export_modes=modes, loaders=loaders)
+
+
+def repro(
+    matrix: Matrix,
+    backend: Backend,
+    ws: Workspace,
+    producer: str,
+    consumer: str,
+    model: str = "",
+    export: str = "",
+    loader: str = "",
+) -> list[Result]:
+    small = narrow(matrix, [producer, consumer], model, export, loader)
+    for rt in small.runtimes:
+        runner.build(small, backend, ws, rt)
+    runner.export_runtime(small, backend, ws, small.runtime(producer))
+    keys = [k for k in planned_cells(small) if k.producer == producer and k.consumer == consumer]
+    results = runner.load_cells(small, backend, ws, small.runtime(consumer), keys, ws.root / "repro.jsonl")
+    for result in results:
+        print_cell(small, backend, ws, result)
+    return results
+
+
+def print_cell(matrix: Matrix, backend: Backend, ws: Workspace, result: Result) -> None:
+    print(RULE)
+    print(f"{result.producer} -> {result.consumer} | {result.model} | {result.export} | {result.loader}")
+    print(f"status: {result.status.value}" + (f" (stage: {result.stage.value})" if result.stage else ""))
+    if result.error:
+        print(f"error:  {result.error}")
+    if result.max_abs_diff is not None:
+        print(f"max_abs_diff: {result.max_abs_diff:.6g}")
+    numbers = {k: v for k, v in result.details.items() if k not in ("reproduce", "export_files", "export_warnings")}
+    if numbers:
+        print("details: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
+    if result.log.strip():
+        print("--- log ---\n" + result.log.rstrip())
+    print("--- do it by hand ---")
+    print("export in the producer:\n  " + export_command(matrix, backend, ws, result))
+    if "reproduce" in result.details:
+        print("load and run in the consumer:\n  " + result.details["reproduce"])
+
+
+def export_command(matrix: Matrix, backend: Backend, ws: Workspace, result: Result) -> str:
+    mode = next(m for m in matrix.export_modes if m.id == result.export)
+    spec = ws.model_dir(result.producer, result.model) / f"{mode.id}.spec.json"
+    return backend.describe(matrix.runtime(result.producer), runner.export_args(spec), env=runner.export_env(mode))
+
+
+def run(matrix: Matrix, backend: str, work: Path | None, keep: bool, **pair: str) -> int:
+    """Run a repro in its own workspace (removed afterwards unless keep) and return the exit code."""
+    root = work or Path(tempfile.mkdtemp(prefix="harness-repro-"))
+    ws = Workspace(root.resolve())
+    try:
+        results = repro(matrix, get_backend(backend, ws.root), ws, **pair)
+    finally:
+        if keep or work:
+            print(f"kept: runtimes, exports and logs are in {ws.root}")
+        else:
+            print(f"removed {ws.root}: rerun with --keep to use the paths above by hand")
+            shutil.rmtree(root, ignore_errors=True)
+    return 0 if results and all(r.status is Status.PASS for r in results) else 10
