@@ -48,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes handled at once")
     matrix.add_argument("--build-gpu", action="store_true", help="build GPU runtimes even without a GPU")
     matrix.add_argument("--diagnose", action="store_true", help="then try the known workarounds on every failing cell")
+    matrix.add_argument("--fresh", action="store_true", help="recompute every verdict instead of reusing cached ones")
     repro = sub.add_parser("repro", parents=[common], help="reproduce one producer/consumer pair and print everything")
     repro.add_argument("producer", help="runtime id that exports")
     repro.add_argument("consumer", help="runtime id that loads")
@@ -104,7 +105,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "matrix":
         matrix = selected(matrix, args.runtimes)
         print(f"backend: {backend.name}; runtimes: {', '.join(matrix.runtime_ids)}", flush=True)
-        runner.run_all(matrix, backend, ws, args.jobs, args.build_gpu)
+        runner.run_all(matrix, backend, ws, args.jobs, args.build_gpu, reuse=not args.fresh)
         if args.diagnose:
             _diagnose(matrix, backend, ws, diagnose.red_cells(ws))
         return _report(matrix, ws, args)

@@ -23,6 +23,7 @@ from harness.backends import Backend
 from harness.config import ExportMode, Loader, Matrix, Model, Runtime
 from harness.errors import RuntimeUnavailable
 from harness.plan import Workspace
+from harness.progress import Progress
 from harness.status import CellKey, Result, Stage, Status, clip, first_line
 from harness.store import append_result, read_json, write_json_atomic
 from harness.verdict import judge
@@ -235,30 +236,63 @@ EXPORT_STATUS = {
 }
 
 
-def load_runtime(matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime) -> None:
+def load_runtime(matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime, reuse: bool = True) -> None:
     """Judge every planned cell whose consumer is this runtime; append each result as done."""
     results = ws.results_file(consumer.id)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text("")  # this phase owns its file; a re-run starts it afresh
-    load_cells(matrix, backend, ws, consumer, cells_for_consumer(matrix, consumer.id), results)
+    load_cells(matrix, backend, ws, consumer, cells_for_consumer(matrix, consumer.id), results, reuse)
 
 
 def load_cells(
-    matrix: Matrix, backend: Backend, ws: Workspace, consumer: Runtime, keys: list[CellKey], results: Path
+    matrix: Matrix,
+    backend: Backend,
+    ws: Workspace,
+    consumer: Runtime,
+    keys: list[CellKey],
+    results: Path,
+    reuse: bool = True,
 ) -> list[Result]:
-    """Settle or run the given cells of one consumer, appending each result to `results`."""
+    """Settle, reuse or run the given cells of one consumer, appending each result to `results`.
+
+    A verdict is reused when nothing it depends on changed: the export (its content key),
+    the consumer runtime's fingerprint, the loader, the in-runtime code and the tolerances."""
     done: list[Result] = []
     tasks: list[tuple[CellKey, dict[str, Any]]] = []
+    reused = 0
     for key in keys:
         settled = settle_without_running(matrix, ws, key)
-        if settled is not None:
-            append_result(results, settled)
-            done.append(settled)
+        cached = None if settled or not reuse else _cached_cell(ws, cell_cache_key(matrix, ws, key))
+        known = settled or cached
+        if known is not None:
+            append_result(results, known)
+            done.append(known)
+            reused += cached is not None
         else:
             tasks.append((key, make_task(ws, key, matrix.loaders)))
     if tasks:
         done += run_tasks(matrix, backend, ws, consumer, tasks, results)
+    say(
+        f"[load {consumer.id}] {len(keys)} cells: computed {len(tasks)}, reused {reused}, "
+        f"settled without running {len(keys) - len(tasks) - reused}"
+    )
     return done
+
+
+def cell_cache_key(matrix: Matrix, ws: Workspace, key: CellKey) -> str:
+    record = read_json(ws.export_dir(key.producer, key.model, key.export) / "export.json")
+    loader = next(ld for ld in matrix.loaders if ld.id == key.loader)
+    fingerprint = runtime_state(ws, key.consumer).get("fingerprint")
+    return digest(record.get("key"), fingerprint, asdict(loader), inside_code.code_hash(), asdict(matrix.tolerances))
+
+
+def _cache_path(ws: Workspace, cache_key: str) -> Path:
+    return ws.root / "cache" / "cells" / f"{cache_key}.json"
+
+
+def _cached_cell(ws: Workspace, cache_key: str) -> Result | None:
+    path = _cache_path(ws, cache_key)
+    return Result.from_json(read_json(path)) if path.exists() else None
 
 
 def cells_for_consumer(matrix: Matrix, consumer: str) -> list[CellKey]:
@@ -331,6 +365,7 @@ def run_tasks(
 ) -> list[Result]:
     done: list[Result] = []
     worker = Worker(backend, consumer, ws.logs_dir / f"worker-{consumer.id}.log", matrix.timeouts.worker_start_s)
+    progress = Progress(f"load {consumer.id}", len(tasks))
     start_error = ""
     with worker:
         for key, task in tasks:
@@ -344,8 +379,9 @@ def run_tasks(
             result = to_result(matrix, ws, key, outcome, reproduce_command(backend, consumer, task))
             append_result(results, result)
             done.append(result)
-            if len(done) % 20 == 0 or len(done) == len(tasks):
-                say(f"[load {consumer.id}] {len(done)}/{len(tasks)} cells")
+            if result.status is not Status.INFRA_ERROR:  # a harness failure is not a verdict to keep
+                write_json_atomic(_cache_path(ws, cell_cache_key(matrix, ws, key)), result.to_json())
+            progress.step(f"{key.producer} {key.model} {key.export} {key.loader}")
     return done
 
 
@@ -389,7 +425,7 @@ def to_result(
             **common,
         )
     reply = outcome.reply
-    details.update({k: reply[k] for k in ("config_calls", "load_s", "run_s") if k in reply})
+    details.update({k: reply[k] for k in ("config_calls", "load_s", "run_s", "peak_rss_mb") if k in reply})
     if not reply["ok"]:
         status = Status.LOAD_FAILED if reply["stage"] == "load" else Status.RUN_FAILED
         return Result.for_cell(
@@ -432,7 +468,9 @@ def judged(
 
 
 # ================================================================ whole matrix
-def run_all(matrix: Matrix, backend: Backend, ws: Workspace, jobs: int, build_gpu: bool = False) -> None:
+def run_all(
+    matrix: Matrix, backend: Backend, ws: Workspace, jobs: int, build_gpu: bool = False, reuse: bool = True
+) -> None:
     parallel(matrix.runtimes, lambda rt: build(matrix, backend, ws, rt, build_gpu), jobs)
     parallel(matrix.runtimes, lambda rt: export_runtime(matrix, backend, ws, rt), jobs)
-    parallel(matrix.runtimes, lambda rt: load_runtime(matrix, backend, ws, rt), jobs)
+    parallel(matrix.runtimes, lambda rt: load_runtime(matrix, backend, ws, rt, reuse), jobs)

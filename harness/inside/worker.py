@@ -73,6 +73,15 @@ def encode(name, array):
     return {"name": name, "dtype": str(array.dtype), "shape": list(array.shape), "data": array.ravel().tolist()}
 
 
+def peak_rss_mb():
+    """Peak resident memory of this process (the forked child runs exactly one cell)."""
+    try:
+        import resource
+    except ImportError:  # not on this OS
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def run_task(task):
     reply = {"event": "done", "id": task["id"], "ok": False, "stage": "load"}
     started = time.time()
@@ -89,6 +98,7 @@ def run_task(task):
         reply["ok"], reply["stage"] = True, None
     except Exception as exc:  # a load/run failure is a cell state
         reply.update(exception_record(exc))
+    reply["peak_rss_mb"] = peak_rss_mb()
     return reply
 
 

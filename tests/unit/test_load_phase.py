@@ -72,3 +72,22 @@ def test_load_phase_appends_every_cell_and_survives_crashes(
     assert {r["status"] for r in crashed} == {"crash"} and all(r["details"]["signal"] == "SIGSEGV" for r in crashed)
     assert all(by[(p, "broken", "jit_load")]["status"] == "export_failed" for p in ("old", "new"))
     assert "reproduce" in by[("old", "good", "predictor")]["details"]
+
+
+def test_an_unchanged_rerun_reuses_every_verdict(allow_processes: None, data_dir: Path, tmp_path: Path) -> None:
+    matrix = parse_matrix(MATRIX)
+    ws = Workspace(tmp_path)
+    make_exports(ws, matrix)
+    backend = FakeBackend(data_dir / "fake_worker.py")
+    load_runtime(matrix, backend, ws, matrix.runtime("new"))  # type: ignore[arg-type]
+    first = ws.results_file("new").read_text()
+    broken = FakeBackend(tmp_path / "no-such-worker.py")  # would fail every cell if it were started
+    load_runtime(matrix, broken, ws, matrix.runtime("new"))  # type: ignore[arg-type]
+    assert ws.results_file("new").read_text() == first
+    # A changed export (new content key) is recomputed, and only that one.
+    record = ws.export_dir("old", "ppyoloe_tiny", "good") / "export.json"
+    write_json_atomic(record, {"status": "ok", "program_file": "model.pdmodel", "key": "retrained"})
+    load_runtime(matrix, broken, ws, matrix.runtime("new"))  # type: ignore[arg-type]
+    lines = [json.loads(x) for x in ws.results_file("new").read_text().splitlines()]
+    redone = [r for r in lines if r["status"] == "infra_error"]
+    assert {(r["producer"], r["export"]) for r in redone} == {("old", "good")} and len(redone) == 2
