@@ -283,7 +283,8 @@ def cell_cache_key(matrix: Matrix, ws: Workspace, key: CellKey) -> str:
     record = read_json(ws.export_dir(key.producer, key.model, key.export) / "export.json")
     loader = next(ld for ld in matrix.loaders if ld.id == key.loader)
     fingerprint = runtime_state(ws, key.consumer).get("fingerprint")
-    return digest(record.get("key"), fingerprint, asdict(loader), inside_code.code_hash(), asdict(matrix.tolerances))
+    parts = (key.slug, record.get("key"), fingerprint, asdict(loader), inside_code.code_hash())
+    return digest(*parts, asdict(matrix.tolerances))
 
 
 def _cache_path(ws: Workspace, cache_key: str) -> Path:
