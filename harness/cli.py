@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
         "report", parents=[common], help="write results.json and index.html from the work directory"
     )
     report.add_argument("--runtimes", default="", help="restrict the report to these runtime ids")
+    merging = sub.add_parser("merge", parents=[common], help="merge partial work directories into --work, then report")
+    merging.add_argument("sources", nargs="+", help="work directories (CI artifacts) to merge")
     listing = sub.add_parser("runtimes", parents=[common], help="list the runtime ids of the matrix")
     listing.add_argument("--json", action="store_true")
     return top
@@ -93,6 +95,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "report":
         return _report(selected(matrix, args.runtimes), ws, args)
+    if args.command == "merge":
+        return _merge(matrix, ws, args)
     if args.command == "repro":
         from harness import repro
 
@@ -121,6 +125,16 @@ def dispatch(args: argparse.Namespace) -> int:
     else:
         runner.load_runtime(matrix, backend, ws, rt)
     return 0
+
+
+def _merge(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
+    from harness.merge import merge, missing
+
+    for warning in merge([Path(s) for s in args.sources], ws.root):
+        print(f"warning: {warning}", file=sys.stderr)
+    gaps = missing(matrix, ws)
+    print("merged; missing: " + ("; ".join(gaps) if gaps else "nothing"))
+    return _report(matrix, ws, args)
 
 
 def _diagnose(matrix: Matrix, backend: Backend, ws: Workspace, keys: list[CellKey]) -> None:

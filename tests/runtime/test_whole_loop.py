@@ -8,9 +8,6 @@ runtime from Paddle's own index (unreachable here) and a GPU runtime (no GPU her
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +16,10 @@ import pytest
 from harness.config import load_matrix
 from harness.plan import planned_cells
 from harness.status import Status
+from tests.runtime.conftest import MATRIX, harness
 
 pytestmark = pytest.mark.runtime
-ROOT = Path(__file__).parents[2]
-MATRIX = ROOT / "tests" / "data" / "matrix-small.yaml"
 PREDICTORS = ("predictor", "predictor-no-ir-optim")
-
-
-def harness(*args: str, work: Path, reports: Path) -> subprocess.CompletedProcess[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "harness",
-        *args,
-        "--matrix",
-        str(MATRIX),
-        "--work",
-        str(work),
-        "--reports",
-        str(reports),
-    ]
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=3000)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # HARNESS_TEST_WORK lets a developer keep built venvs between test runs.
-    work = Path(os.environ.get("HARNESS_TEST_WORK") or tmp_path_factory.mktemp("work"))
-    reports = tmp_path_factory.mktemp("reports")
-    proc = harness("matrix", "--jobs", "2", work=work, reports=reports)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = json.loads((reports / "results.json").read_text())
-    return {"results": results, "reports": reports, "work": work, "stdout": proc.stdout}
 
 
 def cells(run: dict[str, Any], **match: str) -> list[dict[str, Any]]:
