@@ -70,8 +70,10 @@ class History:
             ).fetchone()
             if row is None:
                 return None
-            cells = db.execute("SELECT slug, status, shown_as, max_abs_diff FROM cells WHERE run_id = ?", (row[0],))
-            by_slug = {s: {"status": st, "shown_as": sh, "max_abs_diff": d} for s, st, sh, d in cells}
+            cells = db.execute(
+                "SELECT slug, status, shown_as, max_abs_diff, error FROM cells WHERE run_id = ?", (row[0],)
+            )
+            by_slug = {s: {"status": st, "shown_as": sh, "max_abs_diff": d, "error": e} for s, st, sh, d, e in cells}
         return {"id": row[0], "generated_at": row[1], "cells": by_slug}
 
     def trend(self, matrix: str, last: int) -> dict[str, list[dict[str, Any]]]:

@@ -181,7 +181,7 @@ def add_history(results: dict[str, Any], store: history.History, drift: float) -
         change = history.transition(cell, prev, drift)
         if change and prev is not None:
             cell["transition"] = change
-            cell["previous"] = {"status": prev["status"], "max_abs_diff": prev["max_abs_diff"]}
+            cell["previous"] = {k: prev[k] for k in ("status", "shown_as", "max_abs_diff", "error")}
             counts[change] += 1
     if before:
         results["run"]["previous_id"] = before["id"]

@@ -195,13 +195,15 @@ def export_one(
         },
     )
     res = backend.run(rt, export_args(spec_path), timeout=matrix.timeouts.export_s, env=export_env(mode))
+    command = backend.describe(rt, export_args(spec_path), env=export_env(mode))
     if record_path.exists():
         record = read_json(record_path)
-        record.update(key=key, stderr=clip(res.stderr))
+        record.update(key=key, stderr=clip(res.stderr), command=command)
         write_json_atomic(record_path, record)
     else:  # the process died before it could write its own record
         status = "timeout" if res.timed_out else "crash" if res.signal_name else "export_failed"
-        _write_export_record(out, key, status, _crash_line(res.stderr) or _process_error(res, "export"), res.stderr)
+        error = _crash_line(res.stderr) or _process_error(res, "export")
+        _write_export_record(out, key, status, error, res.stderr, command)
     say(f"[export {rt.id}] {model.id} {out.name}: {read_json(record_path)['status']}")
     return out
 
@@ -215,8 +217,9 @@ def export_env(mode: ExportMode) -> dict[str, str]:
     return {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
 
 
-def _write_export_record(out: Path, key: str, status: str, error: str, log: str) -> None:
-    write_json_atomic(out / "export.json", {"key": key, "status": status, "error": error, "log": clip(log)})
+def _write_export_record(out: Path, key: str, status: str, error: str, log: str, command: str = "") -> None:
+    record = {"key": key, "status": status, "error": error, "log": clip(log), "command": command}
+    write_json_atomic(out / "export.json", record)
 
 
 def _crash_line(log: str) -> str:
@@ -335,7 +338,10 @@ def settle_without_running(matrix: Matrix, ws: Workspace, key: CellKey) -> Resul
 
 def _export_details(record: dict[str, Any]) -> dict[str, Any]:
     keep = ("program_format", "to_static_kwargs", "static_function", "files", "warnings", "paddle_version")
-    return {f"export_{k}": record[k] for k in keep if record.get(k)}
+    details = {f"export_{k}": record[k] for k in keep if record.get(k)}
+    if record.get("command"):  # the export is where it failed: rerunning it reproduces the cell
+        details["reproduce"] = record["command"]
+    return details
 
 
 def make_task(ws: Workspace, key: CellKey, loaders: tuple[Loader, ...]) -> dict[str, Any]:
