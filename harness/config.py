@@ -117,6 +117,7 @@ class Matrix:
     tolerances: Tolerances = field(default_factory=Tolerances)
     timeouts: Timeouts = field(default_factory=Timeouts)
     expectations: tuple[Expectation, ...] = ()
+    retries: int = 0  # extra attempts for a failing cell; a pass on a retry is `flaky`
     schema_version: int = SCHEMA_VERSION
     source: str = "matrix.yaml"
 
@@ -155,7 +156,7 @@ _SECTIONS: dict[str, type] = {
     "loaders": Loader,
 }
 _SINGLE: dict[str, type] = {"tolerances": Tolerances, "timeouts": Timeouts}
-_TOP_KEYS = {"schema_version", "expectations", *_SECTIONS, *_SINGLE}
+_TOP_KEYS = {"schema_version", "expectations", "retries", *_SECTIONS, *_SINGLE}
 _FAILING = ("mismatch", "export_failed", "load_failed", "run_failed", "crash", "timeout")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHOICES = {
@@ -208,12 +209,16 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
     for rt in sections["runtimes"]:
         _check_runtime(rt, problems)
     expectations = _parse_expectations(raw.get("expectations") or [], problems)
+    retries = raw.get("retries", 0)
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
+        problems.append(f"retries: must be a whole number from 0 to 5, got {retries!r}")
     if problems:
         raise ConfigError(source, list(problems))
     return Matrix(
         **{k: tuple(v) for k, v in sections.items()},  # type: ignore[arg-type]
         **singles,
         expectations=tuple(expectations),
+        retries=retries,
         source=source,
     )
 

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 """
 # Statuses that are verdicts about compatibility; moves between others are infrastructure.
-VERDICTS = {s.value for s in FAILURES} | {Status.PASS.value, Status.NOT_APPLICABLE.value}
+VERDICTS = {s.value for s in FAILURES} | {Status.PASS.value, Status.FLAKY.value, Status.NOT_APPLICABLE.value}
 _FAILING = {s.value for s in FAILURES}
 
 

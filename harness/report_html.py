@@ -62,6 +62,9 @@ STYLES: dict[str, StatusStyle] = {
     Status.PASS.value: StatusStyle(
         "pass", "#b5e3cf", "#000", "exported, loaded and ran; outputs match the producer's reference"
     ),
+    Status.FLAKY.value: StatusStyle(
+        "flaky", "#d9ead3", "#000", "failed, then passed on a retry (matrix.yaml `retries`); every attempt is kept"
+    ),
     EXPECTED: StatusStyle(
         "xfail", "#e4e0ef", "#444", "a known incompatibility declared in matrix.yaml; the detail shows the real status"
     ),
@@ -101,7 +104,7 @@ STALE_GLYPH = "!"  # plain ASCII: every font has it (an hourglass rendered as a 
 # The summary groups the shown statuses so that "nothing ran here" and harness trouble are
 # never added to the incompatibilities.
 SUMMARY_GROUPS = (
-    ("verdicts", (Status.PASS.value, EXPECTED, *FAILING)),
+    ("verdicts", (Status.PASS.value, Status.FLAKY.value, EXPECTED, *FAILING)),
     ("not run here", NOT_RUN),
     ("infrastructure", (INFRA,)),
 )

@@ -7,6 +7,7 @@ failures of the harness itself are exceptions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -24,7 +25,7 @@ from harness.config import ExportMode, Loader, Matrix, Model, Runtime
 from harness.errors import RuntimeUnavailable
 from harness.plan import Workspace
 from harness.progress import Progress
-from harness.status import CellKey, Result, Stage, Status, clip, first_line
+from harness.status import FAILURES, CellKey, Result, Stage, Status, clip, first_line
 from harness.store import append_result, read_json, write_json_atomic
 from harness.verdict import judge
 from harness.worker_client import WORKER_ARGS, Outcome, Worker, WorkerStartError
@@ -384,12 +385,34 @@ def run_tasks(
             if start_error:
                 outcome = Outcome("infra", reply={"error": start_error})
             result = to_result(matrix, ws, key, outcome, reproduce_command(backend, consumer, task))
+            if result.status in FAILURES and matrix.retries and not start_error:
+                result = _retried(matrix, ws, key, task, worker, result, reproduce_command(backend, consumer, task))
             append_result(results, result)
             done.append(result)
             if result.status is not Status.INFRA_ERROR:  # a harness failure is not a verdict to keep
                 write_json_atomic(_cache_path(ws, cell_cache_key(matrix, ws, key)), result.to_json())
             progress.step(f"{key.producer} {key.model} {key.export} {key.loader}")
     return done
+
+
+def _retried(
+    matrix: Matrix, ws: Workspace, key: CellKey, task: dict[str, Any], worker: Worker, first: Result, command: str
+) -> Result:
+    """Retry a failing cell up to matrix.retries times. A pass on a retry is `flaky`, keeping
+    the first failure's error; every attempt is kept in details.attempts either way."""
+    attempts = [first]
+    while attempts[-1].status in FAILURES and len(attempts) <= matrix.retries:
+        try:
+            outcome = worker.run(task, matrix.timeouts.cell_s)
+        except WorkerStartError as exc:
+            outcome = Outcome("infra", reply={"error": str(exc)})
+        attempts.append(to_result(matrix, ws, key, outcome, command))
+    summary = [{"status": a.status.value, "error": a.error, "max_abs_diff": a.max_abs_diff} for a in attempts]
+    last = attempts[-1]
+    details = {**last.details, "attempts": summary}
+    if last.status is Status.PASS:
+        return dataclasses.replace(last, status=Status.FLAKY, stage=first.stage, error=first.error, details=details)
+    return dataclasses.replace(last, details=details)
 
 
 def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> str:

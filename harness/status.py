@@ -15,6 +15,7 @@ RESULT_SCHEMA_VERSION = 1
 
 class Status(str, enum.Enum):
     PASS = "pass"
+    FLAKY = "flaky"  # failed, then passed on a retry; details.attempts keeps every attempt
     MISMATCH = "mismatch"  # ran, but outputs differ from the producer's reference
     EXPORT_FAILED = "export_failed"
     LOAD_FAILED = "load_failed"

@@ -1,7 +1,8 @@
 """A paddle-free stand-in for harness.inside.worker speaking the same protocol.
 
 Words in the task id decide what happens: "crash" dies by SIGSEGV after announcing the
-task, "childcrash" reports a crashed child the way the forking worker does, "hang" never answers, "noise" prints junk on stdout first, anything else answers
+task, "childcrash" reports a crashed child the way the forking worker does, "flaky" does that
+only the first time a task id is seen, "hang" never answers, "noise" prints junk on stdout first, anything else answers
 ok, with the export's reference.npz as its outputs when the task names an export.
 """
 
@@ -29,11 +30,14 @@ def outputs(task):
 out = sys.stdout
 out.write(json.dumps({"event": "ready", "v": 1, "pid": os.getpid()}) + "\n")
 out.flush()
+seen = set()
 for line in sys.stdin:
     task = json.loads(line)
+    first_time = task["id"] not in seen
+    seen.add(task["id"])
     out.write(json.dumps({"event": "start", "id": task["id"], "v": 1}) + "\n")
     out.flush()
-    if "childcrash" in task["id"]:
+    if "childcrash" in task["id"] or ("flaky" in task["id"] and first_time):
         out.write(json.dumps({"event": "crashed", "id": task["id"], "signal": "SIGSEGV", "v": 1}) + "\n")
         out.flush()
         continue

@@ -80,6 +80,8 @@ def test_bare_yaml_off_means_the_word() -> None:
         (MINIMAL.replace('version: "2.6.2"', 'version: "2.6.2", device: gpu'), "a gpu runtime needs paddlepaddle-gpu"),
         (MINIMAL.replace('version: "2.6.2"', 'version: "2.6.2", python: 3.10'), "python: must be str"),
         (MINIMAL.replace("models: [{id: ppyoloe_tiny}]", "models: []"), "models: must be a non-empty list"),
+        (MINIMAL + "retries: -1\n", "retries: must be a whole number from 0 to 5"),
+        (MINIMAL + "expectations: [{reason: r, expires: soon}]\n", "expectations[0].expires: 'soon' must be a date"),
     ],
 )
 def test_bad_input_is_one_clear_message(text: str, fragment: str) -> None:

@@ -91,3 +91,29 @@ def test_an_unchanged_rerun_reuses_every_verdict(allow_processes: None, data_dir
     lines = [json.loads(x) for x in ws.results_file("new").read_text().splitlines()]
     redone = [r for r in lines if r["status"] == "infra_error"]
     assert {(r["producer"], r["export"]) for r in redone} == {("old", "good")} and len(redone) == 2
+
+
+def test_a_cell_that_passes_on_a_retry_is_flaky_with_every_attempt(
+    allow_processes: None, data_dir: Path, tmp_path: Path
+) -> None:
+    matrix = parse_matrix(
+        MATRIX.replace(
+            "  - {id: broken,", "  - {id: flaky, full_graph: true, program_format: legacy}\n  - {id: broken,"
+        )
+        + "retries: 1\n"
+    )
+    ws = Workspace(tmp_path)
+    make_exports(ws, matrix)
+    for rt in ("old", "new"):
+        src, dst = ws.export_dir(rt, "ppyoloe_tiny", "good"), ws.export_dir(rt, "ppyoloe_tiny", "flaky")
+        dst.mkdir(parents=True)
+        for f in src.iterdir():
+            (dst / f.name).write_bytes(f.read_bytes())
+    load_runtime(matrix, FakeBackend(data_dir / "fake_worker.py"), ws, matrix.runtime("new"))  # type: ignore[arg-type]
+    lines = [json.loads(x) for x in ws.results_file("new").read_text().splitlines()]
+    flaky = [r for r in lines if r["export"] == "flaky"]
+    assert flaky and all(r["status"] == "flaky" for r in flaky)
+    assert all([a["status"] for a in r["details"]["attempts"]] == ["crash", "pass"] for r in flaky)
+    crashed = [r for r in lines if r["export"] == "crashy"]
+    assert all(r["status"] == "crash" and len(r["details"]["attempts"]) == 2 for r in crashed), "retried, still failing"
+    assert all("attempts" not in r["details"] for r in lines if r["export"] == "good"), "a pass is not retried"
