@@ -74,6 +74,27 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--runtimes", default="", help="restrict the report to these runtime ids")
     merging = sub.add_parser("merge", parents=[common], help="merge partial work directories into --work, then report")
     merging.add_argument("sources", nargs="+", help="work directories (CI artifacts) to merge")
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="load your own exported model in every built runtime and report per runtime",
+        description="Load an exported model in every ready runtime with every loader and compare the outputs; "
+        "the report goes to reports/check-<name>/ unless --reports is given.",
+    )
+    check.add_argument("path", help="directory holding model.json|.pdmodel + .pdiparams (+ infer_cfg.yml), or a prefix")
+    check.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME:SHAPE:DTYPE",
+        help="an input's shape, e.g. image:1,3,640,640:float32 (repeat per input; default: from the program)",
+    )
+    check.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: every ready runtime)")
+    check.add_argument("--name", default="", help="name of the check (default: the model's directory name)")
+    check.add_argument(
+        "--reference-runtime", default="", help="runtime whose outputs the others are compared with (default: chosen)"
+    )
+    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes run at once")
     listing = sub.add_parser("runtimes", parents=[common], help="list the runtime ids of the matrix")
     listing.add_argument("--json", action="store_true")
     return top
@@ -105,6 +126,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return repro.run(
             matrix, args.backend, work, args.keep, **pair, model=args.model, export=args.export, loader=args.loader
         )
+    if args.command == "check":
+        from harness import check
+
+        return check.main(matrix, ws, args)
     backend = get_backend(args.backend, ws.root)
     if args.command == "matrix":
         matrix = selected(matrix, args.runtimes)

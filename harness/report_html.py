@@ -238,8 +238,12 @@ def _axes(
     results: dict[str, Any], frame: Any, runtime_ids: list[str]
 ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """Grid rows (producer x model x export) and columns (consumer x loader), in matrix order."""
+    producers = frame["producer"].dropna().unique()
+    # Rows only for runtimes that produced something: a `check` report has one producer
+    # (the user's export), not one empty row per runtime.
+    listed = [r for r in runtime_ids if r in set(producers)] if len(producers) else runtime_ids
     rows = itertools.product(
-        _order(runtime_ids, frame["producer"].dropna().unique()),
+        _order(listed, producers),
         _order([str(m) for m in results.get("models") or []], frame["model"].dropna().unique()),
         _order(_ids(results.get("export_modes")), frame["export"].dropna().unique()),
     )

@@ -1,7 +1,8 @@
-"""python -m harness.inside {probe | train SPEC | export SPEC | worker}
+"""python -m harness.inside {probe | train SPEC | export SPEC | worker | inspect PROGRAM PARAMS}
 
 probe prints one JSON object; train and export read a JSON spec file and write their
-results next to their outputs; worker speaks JSON lines on stdin/stdout.
+results next to their outputs; worker speaks JSON lines on stdin/stdout; inspect prints
+one JSON object naming a saved program's inputs (shape, dtype) and outputs.
 """
 import json
 import sys
@@ -24,6 +25,9 @@ def main(argv):
     if command == "worker":
         from harness.inside.worker import serve
         return serve(sys.stdin)
+    if command == "inspect":
+        from harness.inside.inspect_model import main as inspect_main
+        return inspect_main(argv[1:])
     sys.stderr.write(__doc__)
     return 2
 

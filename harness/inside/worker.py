@@ -42,8 +42,9 @@ def predictor_runner(task):
 
     def run(feeds):
         names = predictor.get_input_names()
-        # Feed by name where the program kept the names, by position otherwise.
-        arrays = [feeds[n] if n in feeds else feeds[sorted(feeds)[i]] for i, n in enumerate(names)]
+        # Feed by name where the program kept the names, by position otherwise
+        # (input.npz keeps the program's input order).
+        arrays = [feeds[n] if n in feeds else list(feeds.values())[i] for i, n in enumerate(names)]
         for name, array in zip(names, arrays):
             handle = predictor.get_input_handle(name)
             handle.reshape(list(array.shape))
@@ -58,7 +59,7 @@ def jit_load_runner(task):
     layer.eval()
 
     def run(feeds):
-        outputs = layer(*[paddle.to_tensor(feeds[k]) for k in sorted(feeds)])
+        outputs = layer(*[paddle.to_tensor(a) for a in feeds.values()])  # in input.npz's (the program's) order
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
         return [("output_%d" % i, o.numpy()) for i, o in enumerate(outputs)]
