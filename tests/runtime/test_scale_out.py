@@ -69,5 +69,7 @@ def test_merge_names_what_no_artifact_brought(run: dict[str, Any], tmp_path: Pat
     merged = json.loads((tmp_path / "r" / "results.json").read_text())
     # Nothing that needs a load phase is claimed; the cells that did need one name it.
     assert not {c["status"] for c in merged["cells"]} & {"pass", "mismatch", "load_failed", "run_failed", "crash"}
-    waiting = [c for c in merged["cells"] if c["status"] == "infra_error" and c["consumer"] == "cpu-2.6.2"]
+    waiting = [
+        c for c in merged["cells"] if c["status"] == "infra_error" and c["producer"] == c["consumer"] == "cpu-2.6.2"
+    ]
     assert waiting and all("the load phase for cpu-2.6.2 did not run" in c["error"] for c in waiting)
