@@ -49,6 +49,30 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def repro(session: nox.Session) -> None:
+    """Reproduce one pair: `-- PRODUCER CONSUMER [--model M] [--export MODE] [--loader L] [--keep]`."""
+    harness(session, "repro", *session.posargs)
+
+
+@nox.session(default=False)
+def diagnose(session: nox.Session) -> None:
+    """Try the known workarounds on failing cells: `-- CELL_ID...` or `-- --all-failing`."""
+    harness(session, "diagnose", *session.posargs)
+
+
+@nox.session(default=False)
+def check(session: nox.Session) -> None:
+    """Load your own exported model in every built runtime: `-- PATH [--input name:1,3,640,640:float32]`."""
+    harness(session, "check", *session.posargs)
+
+
+@nox.session(default=False)
+def merge(session: nox.Session) -> None:
+    """Merge partial work directories (CI artifacts) into work/ and render the report: `-- DIR...`."""
+    harness(session, "merge", *session.posargs)
+
+
+@nox.session(default=False)
 def runtimes(session: nox.Session) -> None:
     """Print the runtime ids of matrix.yaml (`-- --json` for CI job lists)."""
     harness(session, "runtimes", *session.posargs)
@@ -63,22 +87,41 @@ def _phase_session(phase: str, rt: str, doc: str) -> None:
 
 
 for _rt in runtime_ids():
-    _phase_session("build", _rt, f"Build runtime {_rt} (a uv venv) and record its fingerprint.")
+    _phase_session(
+        "build", _rt, f"Build runtime {_rt} (a uv venv, or one Docker image with `-- --backend docker`) and probe it."
+    )
     _phase_session("export", _rt, f"Train the tiny detectors in {_rt} and export them in every export mode.")
     _phase_session("load", _rt, f"Load every export present in work/ inside {_rt}, judge and record the cells.")
 
 
+TIERS = ("unit", "runtime", "docker")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tier (no Paddle, parallel), then the runtime tier (real Paddle 2.6.2 and 3.3.1 in uv venvs).
-    `-- unit` or `-- runtime` runs one tier; anything else is passed to pytest."""
+    """Unit tier (no Paddle, parallel), runtime tier (real Paddle 2.6.2 and 3.3.1 in uv venvs), then
+    the docker tier (real images, verdicts compared with venv; skipped with the reason if no engine
+    answers). `-- unit`, `-- runtime` or `-- docker` runs those tiers; anything else is passed to pytest."""
     session.install(".[test]")
-    tiers = [a for a in session.posargs if a in ("unit", "runtime")] or ["unit", "runtime"]
-    extra = [a for a in session.posargs if a not in ("unit", "runtime")]
+    tiers = [a for a in session.posargs if a in TIERS] or list(TIERS)
+    extra = [a for a in session.posargs if a not in TIERS]
     if "unit" in tiers:
         session.run("pytest", "tests/unit", "-n", "auto", *extra)
     if "runtime" in tiers:
         session.run("pytest", "tests/runtime", "-m", "runtime", *extra)
+    if "docker" in tiers:
+        # -s: the tier prints how long each backend took; --durations: and each test.
+        session.run("pytest", "tests/docker", "-m", "docker", "-s", "--durations=0", *extra)
+
+
+@nox.session(name="base-images", default=False)
+def base_images(session: nox.Session) -> None:
+    """Build python:3.9/3.11/3.13-slim locally from Debian (debootstrap + docker import) for engines
+    that cannot reach a registry; existing ones are kept. Needs root and debootstrap.
+    `-- --suites bookworm --force` rebuilds one."""
+    # A venv for the Docker SDK; debootstrap and the engine are the host's.
+    session.install(".")
+    session.run("python", "-m", "harness.base_images", *session.posargs)
 
 
 @nox.session

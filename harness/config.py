@@ -50,6 +50,13 @@ class Model:
     id: str
     train_steps: int = 30
     seed: int = 0
+    # "tiny": the harness's own detectors (harness/inside/models.py). "ppdet": built from
+    # PaddleDetection's config system and exported by its own export steps (ppdet_models.py).
+    family: str = "tiny"
+    # Extra requirements of this model's producer processes (train, export), installed next
+    # to each runtime (--no-deps --target), never into it: consumers load exports with the
+    # runtime's own packages, and the runtime's fingerprint stays what was built.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,7 @@ _CHOICES = {
     "package": ("paddlepaddle", "paddlepaddle-gpu"),
     "onednn": ("default", "on", "off"),
     "ir_optim": ("default", "on", "off"),
+    "family": ("tiny", "ppdet"),
 }
 # YAML 1.1 reads a bare on/off as a boolean; these keys mean the words.
 _SWITCHES = ("onednn", "ir_optim")
@@ -208,6 +216,8 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
     }
     for rt in sections["runtimes"]:
         _check_runtime(rt, problems)
+    for model in sections["models"]:
+        _check_model(model, problems)
     expectations = _parse_expectations(raw.get("expectations") or [], problems)
     retries = raw.get("retries", 0)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
@@ -327,3 +337,14 @@ def _check_runtime(rt: Runtime, problems: _Problems) -> None:
         problems.append(f"{where}.base_image: {rt.base_image!r} is not an image reference like 'python:3.11-slim'")
     if rt.device == "gpu" and rt.package != "paddlepaddle-gpu":
         problems.append(f"{where}.package: a gpu runtime needs paddlepaddle-gpu, got {rt.package!r}")
+
+
+def _check_model(model: Model, problems: _Problems) -> None:
+    # Each entry becomes one line of a requirements file: a line that is an option
+    # (-r, --index-url, -e) or holds a newline would change what else gets installed.
+    for i, req in enumerate(model.requires):
+        where = f"models[{model.id}].requires[{i}]"
+        if not req.strip() or "\n" in req or "\r" in req:
+            problems.append(f"{where}: {req!r} must be one requirement on one line, like 'paddledet==2.6.0'")
+        elif req.strip().startswith("-"):
+            problems.append(f"{where}: {req!r} is an installer option, not a requirement like 'paddledet==2.6.0'")

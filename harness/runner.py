@@ -10,17 +10,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shlex
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
 from harness import inside_code, seam
-from harness.backends import Backend
+from harness.backends import EXTRAS_ENV, Backend
 from harness.config import ExportMode, Loader, Matrix, Model, Runtime
 from harness.errors import RuntimeUnavailable
 from harness.plan import Workspace
@@ -134,16 +135,37 @@ def train_model(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, mo
     if record_path.exists() and read_json(record_path).get("key") == key:
         cached: dict[str, Any] = read_json(record_path)
         return cached
+    extras = model_extras(matrix, backend, ws, rt, model)
+    if extras.error:  # not written down: the next run tries the install again
+        return {"key": digest(key, extras.error), "ok": False, "stage": "requires", **extras.failure()}
     out.mkdir(parents=True, exist_ok=True)
-    spec = {"model": model.id, "steps": model.train_steps, "seed": model.seed, "out_dir": str(out)}
+    spec = {
+        "model": model.id,
+        "family": model.family,
+        "steps": model.train_steps,
+        "seed": model.seed,
+        "out_dir": str(out),
+    }
     write_json_atomic(out / "train.spec.json", spec)
+    (out / "train.json").unlink(missing_ok=True)  # an error it holds must be this run's
     say(f"[export {rt.id}] training {model.id}")
-    res = backend.run(rt, [*INSIDE, "train", str(out / "train.spec.json")], timeout=matrix.timeouts.export_s)
+    args = [*INSIDE, "train", str(out / "train.spec.json")]
+    res = backend.run(rt, args, timeout=matrix.timeouts.export_s, env=extras.env() or None)
     record = {"key": key, "ok": res.ok and (out / "weights.pdparams").exists(), "log": clip(res.stderr)}
     if not record["ok"]:
-        record["error"] = _process_error(res, "training")
+        record["error"] = _train_error(out, res)
     write_json_atomic(record_path, record)
     return record
+
+
+def _train_error(out: Path, res: seam.Completed) -> str:
+    """The error the training process wrote down (ppdet models do), else what its exit says."""
+    written = out / "train.json"
+    if not res.timed_out and not res.signal_name and written.exists():
+        error = read_json(written).get("error")
+        if error:
+            return str(error)
+    return _process_error(res, "training")
 
 
 def _process_error(res: seam.Completed, what: str) -> str:
@@ -181,22 +203,30 @@ def export_one(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     if not trained["ok"]:
-        _write_export_record(
-            out, key, "export_failed", f"the model could not be trained: {trained['error']}", trained["log"]
-        )
+        # A model whose requires cannot be installed was never trained: say why, as is.
+        error = trained["error"]
+        if trained.get("stage") != "requires":
+            error = f"the model could not be trained: {error}"
+        _write_export_record(out, key, "export_failed", error, trained["log"], trained.get("command", ""))
+        return out
+    extras = model_extras(matrix, backend, ws, rt, model)  # rt's own: the weights may come from elsewhere
+    if extras.error:  # another key, so that the next run tries the install again
+        _write_export_record(out, digest(key, extras.error), "export_failed", extras.error, extras.log, extras.command)
         return out
     spec_path = out.parent / f"{out.name}.spec.json"
     write_json_atomic(
         spec_path,
         {
             "model": model.id,
+            "family": model.family,
             "mode": asdict(mode),
             "out_dir": str(out),
             "weights": str(ws.model_dir(weights_rt, model.id) / "weights.pdparams"),
         },
     )
-    res = backend.run(rt, export_args(spec_path), timeout=matrix.timeouts.export_s, env=export_env(mode))
-    command = backend.describe(rt, export_args(spec_path), env=export_env(mode))
+    env = {**export_env(mode), **extras.env()}
+    res = backend.run(rt, export_args(spec_path), timeout=matrix.timeouts.export_s, env=env)
+    command = backend.describe(rt, export_args(spec_path), env=env)
     if record_path.exists():
         record = read_json(record_path)
         record.update(key=key, stderr=clip(res.stderr), command=command)
@@ -216,6 +246,77 @@ def export_args(spec_path: Path) -> list[str]:
 def export_env(mode: ExportMode) -> dict[str, str]:
     # The program format is chosen by a flag read when paddle is imported.
     return {"FLAGS_enable_pir_api": "1" if mode.program_format == "pir" else "0"}
+
+
+# ================================================================ a model's requires
+@dataclass(frozen=True)
+class Extras:
+    """A model's requires installed next to one runtime (``site``), or why they are not."""
+
+    site: Path | None = None
+    error: str = ""
+    log: str = ""
+    command: str = ""  # the install that failed, to rerun by hand
+
+    def env(self) -> dict[str, str]:
+        """What tells a producer process to use them (nothing for a model without requires)."""
+        return {EXTRAS_ENV: str(self.site)} if self.site else {}
+
+    def failure(self) -> dict[str, str]:
+        return {"error": self.error, "log": self.log, "command": self.command}
+
+
+# Installs that failed in this process, so that the training and every export of a model
+# do not each try again; they are not written down, so the next run does.
+_FAILED_INSTALLS: dict[Path, Extras] = {}
+
+
+def model_extras(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, model: Model) -> Extras:
+    """The model's requires for runtime rt, installed once per (runtime fingerprint,
+    requirements) into work/extras/<runtime>/<hash>/site (requirements.txt and
+    installed.json beside it). A model without requires needs nothing."""
+    if not model.requires:
+        return Extras()
+    fingerprint = runtime_state(ws, rt.id).get("fingerprint")
+    root = ws.root / "extras" / rt.id / digest(fingerprint, list(model.requires))
+    if (root / "installed.json").exists():
+        return Extras(root / "site")
+    if root in _FAILED_INSTALLS:
+        return _FAILED_INSTALLS[root]
+    extras = _install_extras(matrix, backend, rt, model, root)
+    if extras.error:
+        _FAILED_INSTALLS[root] = extras
+    return extras
+
+
+def _install_extras(matrix: Matrix, backend: Backend, rt: Runtime, model: Model, root: Path) -> Extras:
+    if root.exists():
+        shutil.rmtree(root)  # an install that did not finish
+    root.mkdir(parents=True)
+    requirements = root / "requirements.txt"
+    requirements.write_text("\n".join(model.requires) + "\n", encoding="utf-8")
+    say(f"[export {rt.id}] installing the {len(model.requires)} requires of {model.id} into {root / 'site'}")
+    started = time.monotonic()
+    res = backend.install_extras(rt, requirements, root / "site", timeout=matrix.timeouts.build_s)
+    if not res.ok:
+        why = "timed out" if res.timed_out else _installer_error(res.stderr + "\n" + res.stdout)
+        command = shlex.join(res.argv)
+        error = f"the requires of {model.id} could not be installed in {rt.id}: {why}"
+        return Extras(error=error, log=clip(f"$ {command}\n{res.stdout}\n{res.stderr}"), command=command)
+    seconds = round(time.monotonic() - started, 1)
+    record = {"requires": list(model.requires), "command": list(res.argv), "seconds": seconds}
+    write_json_atomic(root / "installed.json", record)
+    return Extras(root / "site")
+
+
+def _installer_error(output: str) -> str:
+    """The installer's own words: uv's `error:` line and its first `cause:`, pip's first `ERROR:`."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.lower().startswith("error"):
+            cause = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("cause:") else ""
+            return f"{line}; {cause}" if cause else line
+    return lines[-1] if lines else "the installer failed without a word"
 
 
 def _write_export_record(out: Path, key: str, status: str, error: str, log: str, command: str = "") -> None:
@@ -337,9 +438,20 @@ def settle_without_running(matrix: Matrix, ws: Workspace, key: CellKey) -> Resul
     return None
 
 
+# What a failed cell keeps of its export record as evidence (ppdet_version: ppdet models only).
+_EXPORT_EVIDENCE = (
+    "program_format",
+    "to_static_kwargs",
+    "static_function",
+    "files",
+    "warnings",
+    "paddle_version",
+    "ppdet_version",
+)
+
+
 def _export_details(record: dict[str, Any]) -> dict[str, Any]:
-    keep = ("program_format", "to_static_kwargs", "static_function", "files", "warnings", "paddle_version")
-    details = {f"export_{k}": record[k] for k in keep if record.get(k)}
+    details = {f"export_{k}": record[k] for k in _EXPORT_EVIDENCE if record.get(k)}
     if record.get("command"):  # the export is where it failed: rerunning it reproduces the cell
         details["reproduce"] = record["command"]
     return details

@@ -1,4 +1,4 @@
-"""Backends prepare a runtime and start processes in it (venv now, docker next)."""
+"""Backends prepare a runtime and start processes in it: `venv` (uv) and `docker` (one image each)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from typing import IO, Protocol
 
 from harness.config import Runtime
 from harness.seam import Completed
+
+# Names a directory of extra packages (a model's `requires`) for one producer process. The
+# in-runtime code puts it first on sys.path; the docker backend mounts it read-only.
+EXTRAS_ENV = "HARNESS_EXTRAS"
 
 
 class RuntimeProcess(Protocol):
@@ -36,15 +40,38 @@ class Backend(Protocol):
     ) -> RuntimeProcess:
         """Start ``python ARGS`` in the runtime, stdin/stdout piped, stderr to the given file."""
 
-    def describe(self, rt: Runtime, args: list[str]) -> str:
-        """The command line a person can paste to run ``python ARGS`` in the runtime by hand."""
+    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
+        """The command line a person can paste to run ``python ARGS`` (with ``env``) in the runtime by hand."""
+
+    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+        """Install the requirements file into ``target`` for the runtime's Python, without
+        dependencies and without touching the runtime's own packages."""
 
 
 def get_backend(name: str, work: Path) -> Backend:
-    from harness.backends.venv import VenvBackend
-
-    if name in ("venv", "auto"):
-        return VenvBackend(work)
+    """The named backend; "auto" is Docker when an engine answers a ping, venv otherwise,
+    and says which it chose and why."""
     from harness.errors import BackendError
 
-    raise BackendError(f"unknown backend {name!r}", "use --backend venv (the Docker backend is not built yet)")
+    if name == "auto":
+        name = _auto_choice()
+    if name == "venv":
+        from harness.backends.venv import VenvBackend
+
+        return VenvBackend(work)
+    if name == "docker":
+        from harness.backends.docker import DockerBackend
+
+        return DockerBackend(work)
+    raise BackendError(f"unknown backend {name!r}", "use --backend auto, venv or docker")
+
+
+def _auto_choice() -> str:
+    from harness.backends.docker import engine_problem
+
+    problem = engine_problem()
+    if problem is None:
+        print("backend auto: docker (a Docker engine answered)", flush=True)
+        return "docker"
+    print(f"backend auto: venv ({problem})", flush=True)
+    return "venv"

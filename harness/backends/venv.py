@@ -128,6 +128,12 @@ class VenvBackend:
                     f"reproduce with: {shlex.join(argv)}",
                 )
 
+    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+        """uv pip install --no-deps --target: the pins are complete (no resolver may swap the
+        runtime's numpy or setuptools), and the venv itself stays as it was built."""
+        argv = [self.uv, "pip", "install", "--no-deps", "--target", str(target), "--python", self.python(rt)]
+        return seam.run([*argv, "-r", str(requirements)], env=self._uv_env(), timeout=timeout)
+
     def _uv_env(self) -> dict[str, str]:
         env = dict(os.environ)
         # Never let uv download an interpreter: find_python chose one already.

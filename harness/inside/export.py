@@ -1,11 +1,26 @@
-"""Train a tiny detector once per runtime, then export it in one mode per process.
+"""Train a detector once per runtime, then export it in one mode per process.
 
 One process per export: FLAGS_enable_pir_api must be set before paddle is imported,
-and an export that segfaults must take only itself down.
+and an export that segfaults must take only itself down. Two model families: "tiny"
+(models.py, exported by the harness's own to_static + jit.save) and "ppdet"
+(ppdet_models.py, built from PaddleDetection's config system, exported by its steps).
 """
 import os
+import sys
 import time
 import warnings
+
+
+def use_extras():
+    """Put a model's requires (HARNESS_EXTRAS: installed next to the runtime, not in it)
+    first on sys.path. Before paddle is imported: paddle imports setuptools, and ppdet
+    needs the pinned setuptools that still has pkg_resources, not the runtime's."""
+    extras = os.environ.get("HARNESS_EXTRAS")
+    if extras and extras not in sys.path:
+        sys.path.insert(0, extras)
+
+
+use_extras()
 
 import numpy
 import numpy.random  # noqa: F401
@@ -20,6 +35,8 @@ PREFIX = "model"
 
 
 def train(spec):
+    if spec.get("family", "tiny") == "ppdet":
+        return train_ppdet(spec)
     paddle.seed(spec["seed"])
     model = models.build_model(spec["model"])
     started = time.time()
@@ -29,6 +46,34 @@ def train(spec):
     write_json_atomic(os.path.join(spec["out_dir"], "train.json"), {
         "losses": [float(x) for x in losses], "seconds": time.time() - started,
         "paddle_version": paddle.__version__})
+    return 0
+
+
+def train_ppdet(spec):
+    """ppdet's own PP-YOLOE and loss. Why it could not train goes into train.json, which
+    the host reads: a ppdet that does not import here is the row's reason."""
+    from harness.inside import ppdet_models
+    started = time.time()
+    result = {"paddle_version": paddle.__version__, "family": "ppdet"}
+    try:
+        usable, why = ppdet_models.available()
+        if usable:
+            result["ppdet_version"] = ppdet_models.version()
+            paddle.seed(spec["seed"])
+            model = ppdet_models.build(spec["model"])
+            losses = ppdet_models.train(model, spec["steps"], spec["seed"])
+            # Saved before any deploy conversion, which renames parameters.
+            paddle.save(model.state_dict(), os.path.join(spec["out_dir"], "weights.pdparams"))
+            result["losses"] = [float(x) for x in losses]
+        else:
+            result["error"] = "paddledet cannot be used here: " + why
+    except Exception as exc:  # recorded for the host; the exit status says it failed
+        result.update(exception_record(exc))
+    result["seconds"] = time.time() - started
+    write_json_atomic(os.path.join(spec["out_dir"], "train.json"), result)
+    if "error" in result:
+        sys.stderr.write(result.get("log") or result["error"] + "\n")
+        return 1
     return 0
 
 
@@ -89,6 +134,32 @@ def do_export(spec, record, caps):
     paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=models.input_spec(name))
 
 
+def do_export_ppdet(spec, record):
+    """PaddleDetection's own export (ppdet_models.export) of its PP-YOLOE. It always reads
+    forward.main_program to prune its inputs, whatever the mode's read_main_program."""
+    from harness.inside import ppdet_models
+    mode, name, out_dir = spec["mode"], spec["model"], spec["out_dir"]
+    record["stage"] = "import"
+    usable, why = ppdet_models.available()
+    if not usable:
+        record.update(status="export_failed", error="paddledet cannot be used here: " + why)
+        return
+    record["ppdet_version"] = ppdet_models.version()
+    record["stage"] = "build"
+    model = ppdet_models.build(name)
+    # Weights first: the deploy conversion in forward_outputs/export renames parameters.
+    model.set_state_dict(paddle.load(spec["weights"]))
+    model.eval()
+    record["stage"] = "reference"
+    feeds = ppdet_models.fixed_input()
+    outputs = ppdet_models.forward_outputs(model, feeds)
+    numpy.savez(os.path.join(out_dir, "reference.npz"), **{"output_%d" % i: a for i, a in enumerate(outputs)})
+    ppdet_models.export(model, out_dir, PREFIX, mode["full_graph"], record)
+    # Only what the pruned program takes: jit.load is fed the inputs by position (sorted
+    # names), the predictor by name.
+    numpy.savez(os.path.join(out_dir, "input.npz"), **{k: feeds[k] for k in record["pruned_inputs"]})
+
+
 def check_format(mode, record):
     files = record["files"]
     program, fmt = program_of(files)
@@ -104,8 +175,10 @@ def export(spec):
     out_dir = spec["out_dir"]
     os.makedirs(out_dir, exist_ok=True)
     caps = capabilities()
+    family = spec.get("family", "tiny")
     record = {"status": "ok", "error": "", "log": "", "mode": spec["mode"], "model": spec["model"],
-              "paddle_version": paddle.__version__, "pir_api": pir_enabled(), "capabilities": caps}
+              "family": family, "paddle_version": paddle.__version__, "pir_api": pir_enabled(),
+              "capabilities": caps}
     reason = not_applicable_reason(spec["mode"], caps)
     if reason:
         record.update(status="not_applicable", error=reason)
@@ -114,7 +187,10 @@ def export(spec):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                do_export(spec, record, caps)
+                if family == "ppdet":
+                    do_export_ppdet(spec, record)
+                else:
+                    do_export(spec, record, caps)
             except Exception as exc:  # an export failure is a cell state, not a harness error
                 record.update(exception_record(exc), status="export_failed")
         record["warnings"] = sorted(set(str(w.message).strip() for w in caught))[:20]
