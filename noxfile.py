@@ -94,14 +94,15 @@ for _rt in runtime_ids():
     _phase_session("load", _rt, f"Load every export present in work/ inside {_rt}, judge and record the cells.")
 
 
-TIERS = ("unit", "runtime", "docker")
+TIERS = ("unit", "runtime", "docker", "browser")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tier (no Paddle, parallel), runtime tier (real Paddle 2.6.2 and 3.3.1 in uv venvs), then
-    the docker tier (real images, verdicts compared with venv; skipped with the reason if no engine
-    answers). `-- unit`, `-- runtime` or `-- docker` runs those tiers; anything else is passed to pytest."""
+    """Unit tier (no Paddle, parallel), runtime tier (real Paddle 2.6.2 and 3.3.1 in uv venvs), docker
+    tier (real images, verdicts compared with venv), browser tier (the report in headless Chromium);
+    the last two are skipped with the reason when no engine / no Chromium is there.
+    `-- unit` (`runtime`, `docker`, `browser`) runs those tiers; anything else is passed to pytest."""
     session.install(".[test]")
     tiers = [a for a in session.posargs if a in TIERS] or list(TIERS)
     extra = [a for a in session.posargs if a not in TIERS]
@@ -112,6 +113,8 @@ def tests(session: nox.Session) -> None:
     if "docker" in tiers:
         # -s: the tier prints how long each backend took; --durations: and each test.
         session.run("pytest", "tests/docker", "-m", "docker", "-s", "--durations=0", *extra)
+    if "browser" in tiers:
+        session.run("pytest", "tests/browser", "-m", "browser", *extra)
 
 
 @nox.session(name="base-images", default=False)
