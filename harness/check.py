@@ -41,7 +41,7 @@ from harness.report import _infra, _runtime_entry, version_key
 from harness.report_html import write_html
 from harness.status import RESULT_SCHEMA_VERSION, CellKey, Result, Status, first_line
 from harness.store import append_result, write_json_atomic
-from harness.worker_client import Outcome, Worker, WorkerStartError
+from harness.worker_client import Outcome
 
 PROGRAM_FORMATS = {".json": "pir", ".pdmodel": "legacy"}
 CFG_NAME = "infer_cfg.yml"
@@ -549,19 +549,10 @@ def run_everywhere(
 def _run_worker(
     matrix: Matrix, backend: Backend, rt: Runtime, tasks: list[tuple[CellKey, dict[str, Any]]], logs: Path
 ) -> list[Ran]:
-    done: list[Ran] = []
-    start_error = ""
-    with Worker(backend, rt, logs / f"worker-{rt.id}.log", matrix.timeouts.worker_start_s) as worker:
-        for key, task in tasks:
-            if not start_error:
-                try:
-                    outcome = worker.run(task, matrix.timeouts.cell_s)
-                except WorkerStartError as exc:  # no point retrying for every cell
-                    start_error = str(exc)
-            if start_error:
-                outcome = Outcome("infra", reply={"error": start_error})
-            done.append(Ran(key, task, outcome, runner.reproduce_command(backend, rt, task)))
-    return done
+    return [
+        Ran(key, task, attempt(), runner.reproduce_command(backend, rt, task))
+        for key, task, attempt in runner.worker_attempts(matrix, backend, rt, tasks, logs)
+    ]
 
 
 # ================================================================ the reference

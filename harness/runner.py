@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
@@ -484,41 +484,51 @@ def run_tasks(
     results: Path,
 ) -> list[Result]:
     done: list[Result] = []
-    worker = Worker(backend, consumer, ws.logs_dir / f"worker-{consumer.id}.log", matrix.timeouts.worker_start_s)
     progress = Progress(f"load {consumer.id}", len(tasks))
-    start_error = ""
-    with worker:
-        for key, task in tasks:
-            if not start_error:
-                try:
-                    outcome = worker.run(task, matrix.timeouts.cell_s)
-                except WorkerStartError as exc:  # no point retrying for every cell
-                    start_error = str(exc)
-            if start_error:
-                outcome = Outcome("infra", reply={"error": start_error})
-            result = to_result(matrix, ws, key, outcome, reproduce_command(backend, consumer, task))
-            if result.status in FAILURES and matrix.retries and not start_error:
-                result = _retried(matrix, ws, key, task, worker, result, reproduce_command(backend, consumer, task))
-            append_result(results, result)
-            done.append(result)
-            if result.status is not Status.INFRA_ERROR:  # a harness failure is not a verdict to keep
-                write_json_atomic(_cache_path(ws, cell_cache_key(matrix, ws, key)), result.to_json())
-            progress.step(f"{key.producer} {key.model} {key.export} {key.loader}")
+    for key, task, attempt in worker_attempts(matrix, backend, consumer, tasks, ws.logs_dir):
+        command = reproduce_command(backend, consumer, task)
+        result = to_result(matrix, ws, key, attempt(), command)
+        if result.status in FAILURES and matrix.retries:
+            result = _retried(matrix, ws, key, attempt, result, command)
+        append_result(results, result)
+        done.append(result)
+        if result.status is not Status.INFRA_ERROR:  # a harness failure is not a verdict to keep
+            write_json_atomic(_cache_path(ws, cell_cache_key(matrix, ws, key)), result.to_json())
+        progress.step(f"{key.producer} {key.model} {key.export} {key.loader}")
     return done
 
 
-def _retried(
-    matrix: Matrix, ws: Workspace, key: CellKey, task: dict[str, Any], worker: Worker, first: Result, command: str
-) -> Result:
+Attempt = Callable[[], Outcome]
+
+
+def worker_attempts(
+    matrix: Matrix, backend: Backend, rt: Runtime, tasks: list[tuple[CellKey, dict[str, Any]]], logs: Path
+) -> Iterator[tuple[CellKey, dict[str, Any], Attempt]]:
+    """Run tasks in one long-lived worker of runtime rt: yields each task with a function
+    that runs it (once, or again for a retry). A worker that cannot start makes every
+    attempt an infra outcome, without trying again for every cell."""
+    start_error = ""
+    with Worker(backend, rt, logs / f"worker-{rt.id}.log", matrix.timeouts.worker_start_s) as worker:
+        for key, task in tasks:
+
+            def attempt(task: dict[str, Any] = task) -> Outcome:
+                nonlocal start_error
+                if not start_error:
+                    try:
+                        return worker.run(task, matrix.timeouts.cell_s)
+                    except WorkerStartError as exc:
+                        start_error = str(exc)
+                return Outcome("infra", reply={"error": start_error})
+
+            yield key, task, attempt
+
+
+def _retried(matrix: Matrix, ws: Workspace, key: CellKey, attempt: Attempt, first: Result, command: str) -> Result:
     """Retry a failing cell up to matrix.retries times. A pass on a retry is `flaky`, keeping
     the first failure's error; every attempt is kept in details.attempts either way."""
     attempts = [first]
     while attempts[-1].status in FAILURES and len(attempts) <= matrix.retries:
-        try:
-            outcome = worker.run(task, matrix.timeouts.cell_s)
-        except WorkerStartError as exc:
-            outcome = Outcome("infra", reply={"error": str(exc)})
-        attempts.append(to_result(matrix, ws, key, outcome, command))
+        attempts.append(to_result(matrix, ws, key, attempt(), command))
     summary = [{"status": a.status.value, "error": a.error, "max_abs_diff": a.max_abs_diff} for a in attempts]
     last = attempts[-1]
     details = {**last.details, "attempts": summary}
