@@ -33,6 +33,9 @@ from harness.seam import Completed
 
 REPOSITORY = "paddle-harness"
 LABEL = "paddle-harness.runtime"
+# Which work directory a container serves: several harness runs can share one engine
+# (a developer's matrix while CI tests), and each must only ever see its own containers.
+WORK_LABEL = "paddle-harness.work"
 GPU_BASE = "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04"
 NOBODY = "65534:65534"
 INSIDE = ("-m", "harness.inside")
@@ -333,7 +336,7 @@ class DockerBackend:
             "environment": {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
             "working_dir": WORKDIR,
             "init": True,  # a child killed by signal N exits 128+N; PID 1 would ignore the signal
-            "labels": {LABEL: rt.id},
+            "labels": {LABEL: rt.id, WORK_LABEL: str(self.work)},
             "stdin_open": interactive,  # with detach=False this also sets StdinOnce: EOF reaches the worker
             "detach": not interactive,
         }
@@ -383,7 +386,7 @@ class DockerBackend:
             "environment": env,
             "working_dir": WORKDIR,
             "init": True,
-            "labels": {LABEL: rt.id},
+            "labels": {LABEL: rt.id, WORK_LABEL: str(self.work)},
             "stdin_open": False,
             "detach": True,
         }

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from harness import docker_seam
-from harness.backends.docker import LABEL, DockerBackend, image_tag
+from harness.backends.docker import LABEL, WORK_LABEL, DockerBackend, image_tag
 from harness.config import Runtime, load_matrix
 from harness.plan import planned_cells
 from harness.worker_client import WORKER_ARGS
@@ -107,7 +107,9 @@ def test_cross_loads_really_ran_in_containers(docker_run: dict[str, Any]) -> Non
 
 
 def test_no_container_is_left_behind(docker_run: dict[str, Any]) -> None:
-    left = docker_seam.client().containers.list(all=True, filters={"label": LABEL})
+    # Only this run's containers: other harness runs may share the engine.
+    mine = f"{WORK_LABEL}={Path(docker_run['work']).resolve()}"
+    left = docker_seam.client().containers.list(all=True, filters={"label": [LABEL, mine]})
     assert not left, [c.name for c in left]
 
 

@@ -140,7 +140,7 @@ def test_consumer_runs_without_network_as_nobody_with_exports_read_only(
         "environment": {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
         "working_dir": "/tmp",
         "init": True,
-        "labels": {"paddle-harness.runtime": "cpu-2.6.2"},
+        "labels": {"paddle-harness.runtime": "cpu-2.6.2", "paddle-harness.work": str(tmp_path)},
         "stdin_open": True,
         "detach": False,
     }
