@@ -16,6 +16,7 @@ from harness.config import Matrix, unknown_id_message
 from harness.errors import ConfigError
 from harness.plan import Workspace, planned_cells
 from harness.status import Result, Status
+from harness.store import read_json
 
 RULE = "=" * 100
 
@@ -87,8 +88,14 @@ def print_cell(matrix: Matrix, backend: Backend, ws: Workspace, result: Result) 
 
 
 def export_command(matrix: Matrix, backend: Backend, ws: Workspace, result: Result) -> str:
+    """The command the export phase ran, as it recorded it (with every variable it set, such
+    as a model's extra packages); built from the spec where the record has none."""
+    out = ws.export_dir(result.producer, result.model, result.export)
+    record = read_json(out / "export.json") if (out / "export.json").exists() else {}
+    if record.get("command"):
+        return str(record["command"])
     mode = next(m for m in matrix.export_modes if m.id == result.export)
-    spec = ws.model_dir(result.producer, result.model) / f"{mode.id}.spec.json"
+    spec = out.parent / f"{out.name}.spec.json"
     return backend.describe(matrix.runtime(result.producer), runner.export_args(spec), env=runner.export_env(mode))
 
 

@@ -277,22 +277,32 @@ def build_model(name):
     return model
 
 
-def train(model, name, steps, seed):
-    """Adam on fresh synthetic batches; returns per-step losses; leaves the model in eval."""
-    if name not in _CLASSES:
-        raise ValueError("unknown model %r" % (name,))
+def adam_steps(model, steps, seed, lr, loss_at):
+    """Adam on a fresh synthetic batch per step (batch seed derived from `seed` and the
+    step); `loss_at(batch_seed)` returns the loss tensor. Returns the per-step losses and
+    leaves the model in eval. Every model family trains through this one loop."""
     model.train()
-    opt = paddle.optimizer.Adam(learning_rate=5e-3, parameters=model.parameters())
+    opt = paddle.optimizer.Adam(learning_rate=lr, parameters=model.parameters())
     losses = []
     for step in range(steps):
-        images, targets = make_images(8, seed * 100003 + step)
-        loss = model.loss(paddle.to_tensor(images), targets)
+        loss = loss_at(seed * 100003 + step)
         loss.backward()
         opt.step()
         opt.clear_grad()
         losses.append(float(np.asarray(loss.numpy()).reshape(-1)[0]))
     model.eval()
     return losses
+
+
+def train(model, name, steps, seed):
+    """Adam on fresh synthetic batches; returns per-step losses; leaves the model in eval."""
+    if name not in _CLASSES:
+        raise ValueError("unknown model %r" % (name,))
+
+    def loss_at(batch_seed):
+        images, targets = make_images(8, batch_seed)
+        return model.loss(paddle.to_tensor(images), targets)
+    return adam_steps(model, steps, seed, 5e-3, loss_at)
 
 
 def input_spec(name):
