@@ -763,12 +763,6 @@ def run(matrix: Matrix, ws: Workspace, opts: CheckOptions) -> int:
     backend_name = choose_backend(opts.backend, matrix, ws)
     if opts.backend == "auto":
         runner.say(f"backend auto: {backend_name} (the backend that built the ready runtimes; check never builds)")
-    if backend_name == "docker":
-        raise CheckError(
-            "check runs on the venv backend only: Docker workers mount only work/exports, "
-            "and the model to check is staged in work/checks",
-            "run it with --backend venv (with runtimes built by the venv backend)",
-        )
     runtimes, not_used = ready_runtimes(matrix, ws, backend_name, explicit=bool(ids))
     backend = get_backend(backend_name, ws.root)
     directory = ws.root / "checks" / name

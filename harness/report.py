@@ -34,6 +34,7 @@ def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -
     cells = [(recorded.get(key) or _unrecorded(matrix, ws, key)).to_json() for key in planned_cells(matrix)]
     for cell in cells:
         _attach_diagnosis(ws, cell)
+        cell["details"]["repro"] = repro_command(cell)
     stale = expectations.apply(cells, matrix.expectations, today or datetime.date.today())
     runtimes = [_runtime_entry(ws, rt.id, asdict(rt)) for rt in matrix.runtimes]
     # The backend that built the runtimes, as recorded by the build phase.
@@ -58,6 +59,12 @@ def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -
         "trend": {},
         "cells": cells,
     }
+
+
+def repro_command(cell: dict[str, Any]) -> str:
+    """The one command that reproduces this cell from scratch on a contributor's machine."""
+    pair = f"{cell['producer']} {cell['consumer']}"
+    return f"nox -s repro -- {pair} --model {cell['model']} --export {cell['export']} --loader {cell['loader']}"
 
 
 def _attach_diagnosis(ws: Workspace, cell: dict[str, Any]) -> None:

@@ -495,8 +495,9 @@ def _cell_view(n: int, cell: dict[str, Any], lookup: Lookup) -> dict[str, Any]:
         "max_abs_diff": _value(cell.get("max_abs_diff")),
         "duration": _value(cell.get("duration_s")),
         # reproduce has its own copyable block; every other detail is a row of the numbers table
-        "numbers": [(str(k), _value(v)) for k, v in details.items() if k != "reproduce"],
+        "numbers": [(str(k), _value(v)) for k, v in details.items() if k not in ("reproduce", "repro")],
         "reproduce": _text(details.get("reproduce")),
+        "repro": _text(details.get("repro")),
         "transition": transition,
         "expectation": expectation,
         "stale": bool(expectation and expectation["stale"]),

@@ -66,6 +66,7 @@ ROLES: dict[str, Role] = {
     "train": Role(exports="own-rw", user="invoker"),
     "export": Role(exports="own-rw", user="invoker"),
     "worker": Role(exports="all-ro", user="unprivileged"),
+    "inspect": Role(exports="all-ro", user="unprivileged"),  # check: reads a staged user model
 }
 CONSUMER = ROLES["worker"]
 
@@ -319,6 +320,9 @@ class DockerBackend:
         volumes = {str(source): {"bind": str(source), "mode": mode}}
         if extras and role.exports == "own-rw":
             volumes[extras] = {"bind": extras, "mode": "ro"}
+        checks = self.work / "checks"  # user models staged by `check`, read like exports
+        if role.exports == "all-ro" and checks.is_dir():
+            volumes[str(checks)] = {"bind": str(checks), "mode": "ro"}
         return volumes
 
     def container_spec(

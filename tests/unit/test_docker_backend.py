@@ -168,6 +168,7 @@ def test_roles_are_data_and_unknown_commands_get_the_consumer_confinement() -> N
         "train": ("own-rw", "none"),
         "export": ("own-rw", "none"),
         "worker": ("all-ro", "none"),
+        "inspect": ("all-ro", "none"),
     }
     assert dk.role_for(["-c", "print(1)"]) is dk.CONSUMER
     assert dk.role_for(["-m", "harness.inside", "probe"]).exports == ""
@@ -451,3 +452,13 @@ def test_base_images_bootstrap_debian_and_import_under_the_python_tag(
         kwargs["changes"]
     )
     assert base_images.SUITES == {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
+
+
+def test_consumers_also_read_models_staged_by_check(backend: dk.DockerBackend, tmp_path: Path) -> None:
+    (tmp_path / "checks").mkdir()
+    checks = str(tmp_path / "checks")
+    for args in (WORKER, ["-m", "harness.inside", "inspect", "p", "q"]):
+        volumes = backend.container_spec(RT, args, None, interactive=False)["volumes"]
+        assert volumes[checks] == {"bind": checks, "mode": "ro"}
+    producer = backend.container_spec(RT, ["-m", "harness.inside", "export", "s"], None, interactive=False)
+    assert checks not in producer["volumes"], "producers write exports only and never see user models"

@@ -89,3 +89,14 @@ def test_error_summary_finds_the_line_people_grep_for() -> None:
         error_summary("Can't call main_program when full_graph=False.")
         == "Can't call main_program when full_graph=False."
     )
+
+
+def test_every_cell_names_the_repro_command(tmp_path: Path) -> None:
+    cells = collect(MATRIX, Workspace(tmp_path / "work"))["cells"]
+    first = cells[0]
+    expected = (
+        f"nox -s repro -- {first['producer']} {first['consumer']} --model {first['model']} "
+        f"--export {first['export']} --loader {first['loader']}"
+    )
+    assert first["details"]["repro"] == expected
+    assert all(c["details"]["repro"].startswith("nox -s repro -- ") for c in cells)
