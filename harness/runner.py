@@ -73,18 +73,28 @@ def build(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime, build_gp
     if rt.device == "gpu" and not build_gpu and (no_gpu := gpu_problem(backend)):
         state.update(state="skipped", reason=no_gpu)
     else:
-        state.update(_prepare(matrix, backend, rt))
+        state.update(_prepare(matrix, backend, ws, rt))
     state["build_s"] = round(time.monotonic() - started, 1)
     write_json_atomic(ws.state_file(rt.id), state)
     say(f"[build {rt.id}] {state['state']}" + (f": {first_line(state['reason'])}" if state.get("reason") else ""))
     return state
 
 
-def _prepare(matrix: Matrix, backend: Backend, rt: Runtime) -> dict[str, Any]:
+def _prepare(matrix: Matrix, backend: Backend, ws: Workspace, rt: Runtime) -> dict[str, Any]:
     try:
         backend.prepare(rt)
     except RuntimeUnavailable as exc:
         return {"state": "unavailable", "reason": str(exc)}
+    identity = digest(backend.name, backend.identity(rt), inside_code.code_hash())
+    before = runtime_state(ws, rt.id)
+    if before.get("state") == "ready" and before.get("identity") == identity:
+        # The same build as last time: its fingerprint still holds, no need to import paddle again.
+        return {"state": "ready", "reason": "", "fingerprint": before["fingerprint"], "identity": identity}
+    probed = _probe(matrix, backend, rt)
+    return {**probed, "identity": identity} if probed["state"] == "ready" else probed
+
+
+def _probe(matrix: Matrix, backend: Backend, rt: Runtime) -> dict[str, Any]:
     res = backend.run(rt, [*INSIDE, "probe"], timeout=matrix.timeouts.worker_start_s)
     if not res.ok:
         why = f"died by {res.signal_name}" if res.signal_name else "failed"

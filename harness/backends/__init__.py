@@ -32,6 +32,10 @@ class Backend(Protocol):
     def prepare(self, rt: Runtime) -> None:
         """Build the runtime (idempotent). Raises RuntimeUnavailable / RuntimeSkipped."""
 
+    def identity(self, rt: Runtime) -> str:
+        """What identifies the runtime as built now; it changes whenever the runtime is
+        rebuilt ('' when there is nothing built)."""
+
     def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
         """Run ``python ARGS`` in the runtime to completion."""
 

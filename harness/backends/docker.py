@@ -232,6 +232,12 @@ class DockerBackend:
             )
         self._build(client, rt, tag)
 
+    def identity(self, rt: Runtime) -> str:
+        try:
+            return str(docker_seam.client().images.get(image_tag(rt)).id)
+        except docker_seam.errors().ImageNotFound:
+            return ""
+
     @staticmethod
     def _has_image(client: Any, tag: str) -> bool:
         try:

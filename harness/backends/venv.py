@@ -140,6 +140,11 @@ class VenvBackend:
         env.setdefault("UV_PYTHON_DOWNLOADS", "never")
         return env
 
+    def identity(self, rt: Runtime) -> str:
+        # prepare() rewrites the marker whenever it (re)builds the venv.
+        marker = self.venv_dir(rt) / ".harness-spec"
+        return f"{marker.read_text()}@{marker.stat().st_mtime_ns}" if marker.exists() else ""
+
     # ------------------------------------------------------------ running
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}

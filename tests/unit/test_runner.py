@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 
 from harness.config import Matrix, load_matrix
 from harness.plan import Workspace
-from harness.runner import settle_without_running, to_result
+from harness.runner import build, settle_without_running, to_result
+from harness.seam import Completed
 from harness.status import CellKey, Stage, Status
 from harness.store import write_json_atomic
 from harness.worker_client import Outcome
@@ -115,3 +117,33 @@ def test_done_outcome_is_judged_against_the_saved_reference(matrix: Matrix, ws: 
     drift = to_result(matrix, ws, KEY, Outcome("done", reply=reply(moved)), "cmd")
     assert same.status is Status.PASS and same.max_abs_diff == 0.0
     assert drift.status is Status.MISMATCH and drift.stage is Stage.COMPARE and "score differs" in drift.error
+
+
+class ProbeCounter:
+    """A backend whose runtime is 'built' as identity `built`; counts probes."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.built = "image-1"
+        self.probes = 0
+
+    def prepare(self, rt: object) -> None:
+        pass
+
+    def identity(self, rt: object) -> str:
+        return self.built
+
+    def run(self, rt: object, args: list[str], *, timeout: float, env: object = None) -> Completed:
+        self.probes += 1
+        return Completed(tuple(args), 0, json.dumps({"paddle_version": "2.6.2", "n": self.probes}) + "\n", "")
+
+
+def test_an_unchanged_runtime_is_not_probed_again(matrix: Matrix, tmp_path: Path) -> None:
+    backend, ws, rt = ProbeCounter(), Workspace(tmp_path), matrix.runtime("cpu-2.6.2")
+    first = build(matrix, backend, ws, rt)  # type: ignore[arg-type]
+    again = build(matrix, backend, ws, rt)  # type: ignore[arg-type]
+    assert backend.probes == 1 and again["fingerprint"] == first["fingerprint"] and again["state"] == "ready"
+    backend.built = "image-2"  # rebuilt: the old fingerprint may no longer hold
+    rebuilt = build(matrix, backend, ws, rt)  # type: ignore[arg-type]
+    assert backend.probes == 2 and rebuilt["fingerprint"]["n"] == 2
