@@ -504,7 +504,21 @@ def _cell_view(n: int, cell: dict[str, Any], lookup: Lookup) -> dict[str, Any]:
         "fingerprint": _mapping(lookup.fingerprints.get((key["producer"], key["model"], key["export"]))).get("id"),
         "consumer_fp": _paddle_fp(lookup.runtimes.get(key["consumer"])),
         "title": _tooltip(cell, shown, transition, expectation),
+        "workarounds": _workarounds_view(cell),
     }
+
+
+def _workarounds_view(cell: dict[str, Any]) -> list[dict[str, str]]:
+    """What `diagnose` tried on this cell, each with the status it reached."""
+    tried = cell.get("workarounds")
+    if not isinstance(tried, list):
+        return []
+    return [
+        {"name": _text(w.get("workaround")), "status": _text(w.get("status")), "css": _css(_text(w.get("status"))),
+         "label": _label(_text(w.get("status"))), "error": first_line(_text(w.get("error")))}
+        for w in tried
+        if isinstance(w, dict)
+    ]
 
 
 def _transition_view(kind: str, cell: dict[str, Any]) -> dict[str, str]:
@@ -623,6 +637,9 @@ def _tooltip(
         parts.append(f"expected: {expectation['reason']}")
         if expectation["stale"]:
             parts.append(f"stale expectation: {expectation['stale']}")
+    fixes = cell.get("fixed_by")
+    if isinstance(fixes, list) and fixes:
+        parts.append("fixed by: " + "; ".join(_text(f) for f in fixes))
     return "\n".join(parts)
 
 

@@ -871,3 +871,16 @@ def test_write_html_of_v2_opens_from_disk(tmp_path: Path) -> None:
     write_html(load_v2(), target)
     text = target.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "</html>" in text
+
+
+def test_diagnosed_workarounds_show_in_the_cell_and_its_tooltip(results: dict[str, Any]) -> None:
+    doc = copy.deepcopy(results)
+    cell = next(c for c in doc["cells"] if c["status"] == "crash")
+    cell["workarounds"] = [
+        {"workaround": "oneDNN off <b>", "status": "crash", "error": "died"},
+        {"workaround": "train high, export low", "status": "pass", "error": ""},
+    ]
+    cell["fixed_by"] = ["train high, export low"]
+    html = render_html(doc)
+    assert "workarounds tried (diagnose)" in html and "oneDNN off &lt;b&gt;" in html
+    assert "fixed by: train high, export low" in html
