@@ -4,17 +4,15 @@ results are appended as they are judged, and a crash costs exactly one cell."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import IO, Any
 
 import numpy as np
 
-from harness import seam
 from harness.config import Matrix, parse_matrix
 from harness.plan import Workspace
 from harness.runner import load_runtime
 from harness.store import read_results, write_json_atomic
+from tests.unit.fakes import FakeBackend
 
 MATRIX = """
 runtimes: [{id: old, version: "2.6.2"}, {id: new, version: "3.3.1"}]
@@ -25,19 +23,6 @@ export_modes:
   - {id: broken, full_graph: false, program_format: legacy}
 loaders: [{id: predictor, api: predictor}, {id: jit_load, api: jit_load}]
 """
-
-
-class FakeBackend:
-    name = "fake"
-
-    def __init__(self, script: Path) -> None:
-        self.script = script
-
-    def start(self, rt: Any, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None) -> Any:
-        return seam.popen([sys.executable, str(self.script)], stderr=stderr)
-
-    def describe(self, rt: Any, args: list[str]) -> str:
-        return f"python {self.script}"
 
 
 def make_exports(ws: Workspace, matrix: Matrix) -> None:

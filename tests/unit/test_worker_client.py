@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from harness import seam
 from harness.config import Runtime
 from harness.worker_client import Worker, WorkerStartError
-
-
-class FakeBackend:
-    """Starts tests/data/fake_worker.py (or any script) instead of a Paddle runtime."""
-
-    name = "fake"
-
-    def __init__(self, script: Path) -> None:
-        self.script = script
-
-    def start(self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None) -> Any:
-        return seam.popen([sys.executable, str(self.script)], stderr=stderr)
-
-    def describe(self, rt: Runtime, args: list[str]) -> str:
-        return f"python {self.script}"
-
+from tests.unit.fakes import FakeBackend
 
 RT = Runtime(id="fake", version="0.0.0")
 
