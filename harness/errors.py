@@ -40,6 +40,3 @@ class BackendError(HarnessError):
 
     exit_code = 5
 
-
-class WorkDirError(HarnessError):
-    exit_code = 6

@@ -24,7 +24,7 @@ from harness import inside_code, seam
 from harness.backends import EXTRAS_ENV, Backend
 from harness.config import ExportMode, Loader, Matrix, Model, Runtime
 from harness.errors import RuntimeUnavailable
-from harness.plan import Workspace
+from harness.plan import Workspace, planned_cells
 from harness.progress import Progress
 from harness.status import FAILURES, CellKey, Result, Stage, Status, clip, first_line
 from harness.store import append_result, read_json, write_json_atomic
@@ -412,8 +412,6 @@ def _cached_cell(ws: Workspace, cache_key: str) -> Result | None:
 
 
 def cells_for_consumer(matrix: Matrix, consumer: str) -> list[CellKey]:
-    from harness.plan import planned_cells
-
     return [k for k in planned_cells(matrix) if k.consumer == consumer]
 
 

@@ -27,10 +27,6 @@ class Status(str, enum.Enum):
     NOT_APPLICABLE = "not_applicable"  # the producer's Paddle has no such export option
     INFRA_ERROR = "infra_error"  # the harness itself failed; never an incompatibility
 
-    @property
-    def is_failure(self) -> bool:
-        return self in FAILURES
-
 
 FAILURES = frozenset(
     {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 import shlex
@@ -167,6 +166,3 @@ class VenvBackend:
         assignments = [f"{k}={shlex.quote(v)}" for k, v in {"PYTHONPATH": str(code), **(env or {})}.items()]
         command = shlex.join([self.python(rt), *args])
         return f"cd {shlex.quote(str(self.work))} && {' '.join(assignments)} {command}"
-
-    def fingerprint_key(self, rt: Runtime) -> str:
-        return hashlib.sha256(json.dumps([rt.python, self.requirements(rt), rt.index_url]).encode()).hexdigest()[:12]
