@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import gate_tier
+
 CHROMIUM = os.environ.get("HARNESS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("HARNESS_CHROMEDRIVER", "/usr/bin/chromedriver")
 # Flags that work headless as root in a container, and keep Chromium off the network.
@@ -47,14 +49,7 @@ def _why_not() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    browser_items = [item for item in items if item.get_closest_marker("browser")]
-    why = _why_not() if browser_items else None
-    if why is None:
-        return
-    if os.environ.get("HARNESS_REQUIRE_BROWSER") == "1":
-        raise pytest.UsageError(f"the browser tier cannot run: {why}")
-    for item in browser_items:
-        item.add_marker(pytest.mark.skip(reason=f"browser tier skipped: {why}"))
+    gate_tier(items, "browser", _why_not)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,11 @@ the reason, unless HARNESS_REQUIRE_DOCKER=1 (CI), where that is a failure."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from harness import base_images
 from harness.backends.docker import engine_problem
+from tests.conftest import gate_tier
 
 # The base images the tier's runtimes build on (tests/data/matrix-docker.yaml).
 NEEDED_BASES = (base_images.tag_for("bookworm"), base_images.tag_for("trixie"))
@@ -28,13 +27,4 @@ def _why_not() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    docker_items = [item for item in items if item.get_closest_marker("docker")]
-    if not docker_items:
-        return
-    why = _why_not()
-    if why is None:
-        return
-    if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
-        raise pytest.UsageError(f"the docker tier cannot run: {why}")
-    for item in docker_items:
-        item.add_marker(pytest.mark.skip(reason=f"docker tier skipped: {why}"))
+    gate_tier(items, "docker", _why_not)
