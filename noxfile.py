@@ -124,7 +124,7 @@ def base_images(session: nox.Session) -> None:
     `-- --suites bookworm --force` rebuilds one."""
     # A venv for the Docker SDK; debootstrap and the engine are the host's.
     session.install(".")
-    session.run("python", "-m", "harness.base_images", *session.posargs)
+    session.run("python", "-m", "harness.runtimes.base_images", *session.posargs)
 
 
 @nox.session

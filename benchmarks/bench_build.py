@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.backends.venv import VenvBackend  # noqa: E402
-from harness.config import load_matrix  # noqa: E402
+from harness.config.matrix import load_matrix  # noqa: E402
+from harness.runtimes.venv import VenvBackend  # noqa: E402
 
 
 def timed_build(work: Path, rt: object) -> float:

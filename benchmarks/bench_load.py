@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness import runner  # noqa: E402
-from harness.backends import get_backend  # noqa: E402
-from harness.config import load_matrix  # noqa: E402
-from harness.plan import Workspace  # noqa: E402
-from harness.worker_client import WORKER_ARGS  # noqa: E402
+from harness.config.matrix import load_matrix  # noqa: E402
+from harness.config.plan import Workspace  # noqa: E402
+from harness.runtimes.backend import get_backend  # noqa: E402
+from harness.runtimes.worker_client import WORKER_ARGS  # noqa: E402
 
 
 def runnable_cells(matrix, ws, limit):

@@ -8,16 +8,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import traceback
 from pathlib import Path
 
-from harness import diagnose, policy
-from harness.backends import Backend, get_backend
-from harness.config import Matrix, load_matrix
+from harness.config.matrix import Matrix, load_matrix, parse_runtime_list
+from harness.console import console
+from harness.document.cell import CellKey
 from harness.errors import HarnessError
-from harness.plan import Workspace
-from harness.status import CellKey
+from harness.phases.context import RunContext
+from harness.report import policy
+from harness.runtimes import seam
+from harness.runtimes.backend import get_backend
+from harness.store.layout import Workspace
+from harness.tools import diagnose
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,14 +32,16 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--reports", default="reports", help="where reports are written (default: %(default)s)")
     common.add_argument("--backend", default="auto", choices=["auto", "venv", "docker"], help="how runtimes are built")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    common.add_argument("--quiet", action="store_true", help="print only warnings, errors and the answer itself")
     common.add_argument(
         "--history", default="", help="SQLite history of runs (default: <reports>/history.sqlite); 'none' to skip"
     )
     common.add_argument(
         "--fail-on",
-        default="never",
+        default=None,
         choices=list(policy.FAIL_ON),
-        help="exit non-zero on: unexpected failures, failures new since the previous run, or never (default)",
+        help="exit 10 on: unexpected failures, failures new since the previous run, or never "
+        "(default: never; for check: unexpected, a failure in any runtime asked about)",
     )
     common.add_argument(
         "--fail-on-infra", action="store_true", help="also exit non-zero when runtimes could not be built"
@@ -44,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     matrix = sub.add_parser("matrix", parents=[common], help="build, export, load, judge and report everything")
-    matrix.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: all in the matrix)")
+    matrix.add_argument("--runtimes", default=None, help="comma-separated runtime ids (default: all in the matrix)")
     matrix.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runtimes handled at once")
     matrix.add_argument("--build-gpu", action="store_true", help="build GPU runtimes even without a GPU")
     matrix.add_argument("--diagnose", action="store_true", help="then try the known workarounds on every failing cell")
@@ -68,10 +73,12 @@ def parser() -> argparse.ArgumentParser:
         phase.add_argument("runtime", help="runtime id from the matrix")
         if name == "build":
             phase.add_argument("--build-gpu", action="store_true", help="build a GPU runtime even without a GPU")
+        if name == "load":
+            phase.add_argument("--fresh", action="store_true", help="recompute every verdict, reuse none")
     report = sub.add_parser(
         "report", parents=[common], help="write results.json and index.html from the work directory"
     )
-    report.add_argument("--runtimes", default="", help="restrict the report to these runtime ids")
+    report.add_argument("--runtimes", default=None, help="restrict the report to these runtime ids")
     merging = sub.add_parser("merge", parents=[common], help="merge partial work directories into --work, then report")
     merging.add_argument("sources", nargs="+", help="work directories (CI artifacts) to merge")
     check = sub.add_parser(
@@ -89,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME:SHAPE:DTYPE",
         help="an input's shape, e.g. image:1,3,640,640:float32 (repeat per input; default: from the program)",
     )
-    check.add_argument("--runtimes", default="", help="comma-separated runtime ids (default: every ready runtime)")
+    check.add_argument("--runtimes", default=None, help="comma-separated runtime ids (default: every ready runtime)")
     check.add_argument("--name", default="", help="name of the check (default: the model's directory name)")
     check.add_argument(
         "--reference-runtime", default="", help="runtime whose outputs the others are compared with (default: chosen)"
@@ -100,26 +107,24 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def selected(matrix: Matrix, runtimes: str) -> Matrix:
-    ids = [r.strip() for r in runtimes.split(",") if r.strip()]
-    return matrix.select(ids) if ids else matrix
+def selected(matrix: Matrix, runtimes: str | None) -> Matrix:
+    ids = parse_runtime_list(runtimes)
+    return matrix.select(ids) if ids is not None else matrix
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from harness import runner
-
     matrix = load_matrix(args.matrix)
     ws = Workspace(Path(args.work).resolve())
     if args.command == "runtimes":
         ids = matrix.runtime_ids
-        print(json.dumps(ids) if args.json else "\n".join(ids))
+        console.data(json.dumps(ids) if args.json else "\n".join(ids))
         return 0
     if args.command == "report":
         return _report(selected(matrix, args.runtimes), ws, args)
     if args.command == "merge":
         return _merge(matrix, ws, args)
     if args.command == "repro":
-        from harness import repro
+        from harness.tools import repro
 
         work = Path(args.work).resolve() if args.work != "work" else None
         pair = {"producer": args.producer, "consumer": args.consumer}
@@ -127,76 +132,92 @@ def dispatch(args: argparse.Namespace) -> int:
             matrix, args.backend, work, args.keep, **pair, model=args.model, export=args.export, loader=args.loader
         )
     if args.command == "check":
-        from harness import check
+        from harness.tools.check import command as check
 
         return check.main(matrix, ws, args)
-    backend = get_backend(args.backend, ws.root)
-    if args.command == "matrix":
-        matrix = selected(matrix, args.runtimes)
-        print(f"backend: {backend.name}; runtimes: {', '.join(matrix.runtime_ids)}", flush=True)
-        runner.run_all(matrix, backend, ws, args.jobs, args.build_gpu, reuse=not args.fresh)
-        if args.diagnose:
-            _diagnose(matrix, backend, ws, diagnose.red_cells(ws))
-        return _report(matrix, ws, args)
     if args.command == "diagnose":
         keys = diagnose.red_cells(ws) if args.all_failing else [diagnose.parse_cell(c, matrix) for c in args.cells]
-        _diagnose(matrix, backend, ws, keys)
+        keys = diagnose.failing_only(ws, keys)
+        _diagnose(RunContext(matrix, get_backend(args.backend, ws.root), ws), keys)
         return _report(matrix, ws, args)
-    rt = matrix.runtime(args.runtime)
+    if args.command == "matrix":
+        from harness.phases.run import run_all
+
+        matrix = selected(matrix, args.runtimes)
+        ctx = RunContext(matrix, get_backend(args.backend, ws.root), ws)
+        console.say(f"backend: {ctx.backend.name}; runtimes: {', '.join(matrix.runtime_ids)}")
+        run_all(ctx, args.jobs, args.build_gpu, reuse=not args.fresh)
+        if args.diagnose:
+            _diagnose(ctx, diagnose.red_cells(ws))
+        return _report(matrix, ws, args)
+    return _phase(RunContext(matrix, get_backend(args.backend, ws.root), ws), args)
+
+
+def _phase(ctx: RunContext, args: argparse.Namespace) -> int:
+    from harness.phases.build import build
+    from harness.phases.export import export_runtime
+    from harness.phases.load import load_runtime
+
+    rt = ctx.matrix.runtime(args.runtime)
     if args.command == "build":
-        runner.build(matrix, backend, ws, rt, args.build_gpu)
+        build(ctx, rt, args.build_gpu)
     elif args.command == "export":
-        runner.export_runtime(matrix, backend, ws, rt)
+        export_runtime(ctx, rt)
     else:
-        runner.load_runtime(matrix, backend, ws, rt)
+        load_runtime(ctx, rt, reuse=not args.fresh)
     return 0
 
 
 def _merge(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
-    from harness.merge import merge, missing
+    from harness.tools.merge import merge, missing
 
     for warning in merge([Path(s) for s in args.sources], ws.root):
-        print(f"warning: {warning}", file=sys.stderr)
+        console.warn(warning)
     gaps = missing(matrix, ws)
-    print("merged; missing: " + ("; ".join(gaps) if gaps else "nothing"))
+    console.say("merged; missing: " + ("; ".join(gaps) if gaps else "nothing"))
     return _report(matrix, ws, args)
 
 
-def _diagnose(matrix: Matrix, backend: Backend, ws: Workspace, keys: list[CellKey]) -> None:
+def _diagnose(ctx: RunContext, keys: list[CellKey]) -> None:
     for key in keys:
-        record = diagnose.diagnose(matrix, backend, ws, key)
+        record = diagnose.diagnose(ctx, key)
         fixes = "; ".join(record["fixes"]) or "none of the known workarounds"
-        print(f"{key.slug}: fixed by {fixes}")
+        console.data(f"{key.slug}: fixed by {fixes}")
 
 
 def _report(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
-    from harness.report import write_reports
+    from harness.report.publish import write_reports
 
     out = Path(args.reports)
     history = None if args.history == "none" else Path(args.history or out / "history.sqlite")
     results = write_reports(matrix, ws, out, history)
-    summary = ", ".join(f"{k}={v}" for k, v in results["summary"].items())
-    print(f"report: {out / 'index.html'}, results.json, junit.xml, summary.md ({summary})")
-    verdict = policy.decide(results, args.fail_on, args.fail_on_infra)
-    print(verdict.message, file=sys.stderr if verdict.exit_code else sys.stdout)
+    summary = ", ".join(f"{k}={v}" for k, v in results.summary.items())
+    console.say(f"report: {out / 'index.html'}, results.json, junit.xml, summary.md ({summary})")
+    verdict = policy.decide(results, args.fail_on or "never", args.fail_on_infra)
+    (console.error if verdict.exit_code else console.say)(verdict.message)
     return verdict.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    console.quiet = args.quiet
     try:
         return dispatch(args)
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except diagnose.NothingToDiagnose as exc:
+        console.data(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: results written so far are kept in the work directory", file=sys.stderr)
+        seam.interrupt()
+        console.error("interrupted: running processes stopped; finished cells are kept in the work directory")
         return 130
+    except HarnessError as exc:
+        if seam.interrupted():
+            console.error("interrupted: running processes stopped; finished cells are kept in the work directory")
+            return 130
+        console.error(f"error: {exc}")
+        return exc.exit_code
     except Exception:  # noqa: BLE001  the one place that turns a bug into a message
         if args.debug:
             raise
-        print(
-            f"internal error:\n{traceback.format_exc(limit=-3)}\nrerun with --debug for the full traceback",
-            file=sys.stderr,
-        )
+        console.error(f"internal error:\n{traceback.format_exc(limit=-3)}\nrerun with --debug for the full traceback")
         return 1

@@ -35,8 +35,10 @@ PREFIX = "model"
 
 
 def train(spec):
-    if spec.get("family", "tiny") == "ppdet":
-        return train_ppdet(spec)
+    return family_of(spec).train(spec)
+
+
+def train_tiny(spec):
     paddle.seed(spec["seed"])
     model = models.build_model(spec["model"])
     started = time.time()
@@ -115,7 +117,7 @@ def save_reference(model, name, out_dir):
     numpy.savez(os.path.join(out_dir, "reference.npz"), **{"output_%d" % i: a for i, a in enumerate(arrays)})
 
 
-def do_export(spec, record, caps):
+def export_tiny(spec, record, caps):
     mode, name, out_dir = spec["mode"], spec["model"], spec["out_dir"]
     model = models.build_model(name)
     model.set_state_dict(paddle.load(spec["weights"]))
@@ -134,7 +136,7 @@ def do_export(spec, record, caps):
     paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=models.input_spec(name))
 
 
-def do_export_ppdet(spec, record):
+def export_ppdet(spec, record, caps):
     """PaddleDetection's own export (ppdet_models.export) of its PP-YOLOE. It always reads
     forward.main_program to prune its inputs, whatever the mode's read_main_program."""
     from harness.inside import ppdet_models
@@ -158,6 +160,25 @@ def do_export_ppdet(spec, record):
     # Only what the pruned program takes: jit.load is fed the inputs by position (sorted
     # names), the predictor by name.
     numpy.savez(os.path.join(out_dir, "input.npz"), **{k: feeds[k] for k in record["pruned_inputs"]})
+
+
+class Family(object):
+    """How one model family trains and exports: the one interface every family implements
+    (the host names the family in the spec; nothing else branches on it)."""
+
+    def __init__(self, train, export):
+        self.train = train
+        self.export = export
+
+
+FAMILIES = {
+    "tiny": Family(train_tiny, export_tiny),  # models.py, the harness's own to_static + jit.save
+    "ppdet": Family(train_ppdet, export_ppdet),  # ppdet_models.py, PaddleDetection's own steps
+}
+
+
+def family_of(spec):
+    return FAMILIES[spec.get("family", "tiny")]
 
 
 def check_format(mode, record):
@@ -187,10 +208,7 @@ def export(spec):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                if family == "ppdet":
-                    do_export_ppdet(spec, record)
-                else:
-                    do_export(spec, record, caps)
+                family_of(spec).export(spec, record, caps)
             except Exception as exc:  # an export failure is a cell state, not a harness error
                 record.update(exception_record(exc), status="export_failed")
         record["warnings"] = sorted(set(str(w.message).strip() for w in caught))[:20]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.report_html import write_html
+from harness.document.results import read_document
+from harness.report.html import write_html
 
 try:  # the conftest skips (or with HARNESS_REQUIRE_BROWSER=1 fails) the tier without selenium
     from selenium.common.exceptions import NoAlertPresentException
@@ -52,7 +53,7 @@ def results() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page(results: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> str:
     target = tmp_path_factory.mktemp("report") / "index.html"
-    write_html(results, target)
+    write_html(read_document(FIXTURE), target)
     return target.as_uri()
 
 

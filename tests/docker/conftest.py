@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import base_images
-from harness.backends.docker import engine_problem
+from harness.runtimes import base_images
+from harness.runtimes.docker import engine_problem
 from tests.conftest import gate_tier
 
 # The base images the tier's runtimes build on (tests/data/matrix-docker.yaml).

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from harness import docker_seam
-from harness.backends.docker import LABEL, WORK_LABEL, DockerBackend, image_tag
-from harness.config import Runtime, load_matrix
-from harness.plan import planned_cells
-from harness.worker_client import WORKER_ARGS
+from harness.config.matrix import Runtime, load_matrix
+from harness.config.plan import planned_cells
+from harness.runtimes import docker_seam
+from harness.runtimes.docker import LABEL, WORK_LABEL, DockerBackend, image_tag
+from harness.runtimes.worker_client import WORKER_ARGS
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
@@ -116,10 +116,10 @@ def test_no_container_is_left_behind(docker_run: dict[str, Any]) -> None:
 def test_an_unchanged_runtime_is_not_rebuilt(docker_run: dict[str, Any], tmp_path: Path) -> None:
     if image_tag(load_matrix(MATRIX).runtime("cpu-3.3.1")) != docker_run["tags"]["cpu-3.3.1"]:
         pytest.skip("harness/inside changed while the tier ran (a new image is then right)")
-    proc, seconds = harness("build", "cpu-3.3.1", "--backend", "docker", work=docker_run["work"], reports=tmp_path)
+    proc, _ = harness("build", "cpu-3.3.1", "--backend", "docker", work=docker_run["work"], reports=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    # Behaviour, not the clock: no image build ran, the probe did.
     assert "building image" not in proc.stdout and "[build cpu-3.3.1] ready" in proc.stdout
-    assert seconds < 60, f"a reused image should only need its probe, took {seconds:.0f} s"
 
 
 # ---------------------------------------------------------------- same verdicts as venv

@@ -84,7 +84,8 @@ def run_check(path: Path, work: Path, reports: Path, *extra: str) -> subprocess.
 @pytest.fixture(scope="module")
 def checked(work: Path, user_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     reports = tmp_path_factory.mktemp("reports")
-    proc = run_check(user_model, work, reports)
+    # 3.3.1's jit.load cannot read a legacy program: check's default answer would be exit 10.
+    proc = run_check(user_model, work, reports, "--fail-on", "never")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {"results": json.loads((reports / "results.json").read_text()), "stdout": proc.stdout, "reports": reports}
 
@@ -138,8 +139,9 @@ def test_a_truncated_program_is_a_failed_cell_with_paddles_own_error(
     program = broken / "model.pdmodel"
     program.write_bytes(program.read_bytes()[: program.stat().st_size // 3])
     proc = run_check(broken, work, tmp_path / "reports")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
+    # It fails in every runtime it was asked about: check says so with its documented exit code.
+    assert proc.returncode == 10, proc.stdout + proc.stderr
+    assert "--fail-on never" in proc.stderr and "Traceback" not in proc.stderr
     results = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert {c["consumer"] for c in results["cells"]} == set(RUNTIMES)
     for cell in results["cells"]:

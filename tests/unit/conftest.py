@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness import docker_seam, seam
+from harness.runtimes import docker_seam, seam
 
 
 def _refuse(*args: Any, **kwargs: Any) -> Any:
@@ -17,7 +17,7 @@ def _refuse(*args: Any, **kwargs: Any) -> Any:
 
 
 def _refuse_docker(*args: Any, **kwargs: Any) -> Any:
-    raise AssertionError("unit tests must not talk to a Docker engine: patch harness.docker_seam.client")
+    raise AssertionError("unit tests must not talk to a Docker engine: patch harness.runtimes.docker_seam.client")
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_matrix, parse_matrix
+from harness.config.matrix import load_matrix, parse_matrix
 from harness.errors import ConfigError
 
 ROOT = Path(__file__).parents[2]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.config import Tolerances
-from harness.status import Status
-from harness.verdict import judge, match_boxes
+from harness.config.matrix import Tolerances
+from harness.document.cell import Status
+from harness.phases.verdict import judge, match_boxes
 
 TOL = Tolerances()
 

@@ -1,0 +1,193 @@
+"""Load phase: every export in one consumer runtime, one long-lived worker, each cell's
+result appended as soon as it is judged.
+
+A verdict is re-used only while everything it depends on is unchanged (see cell_cache_key);
+a cell that cannot run is settled from the work directory without starting anything."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness.config.matrix import Loader, Runtime
+from harness.config.plan import planned_cells
+from harness.console import console
+from harness.document.cell import FAILURES, CellKey, Result, Status
+from harness.phases.context import RunContext
+from harness.phases.judge import to_result
+from harness.runtimes import inside_code
+from harness.runtimes.backend import Backend
+from harness.runtimes.worker_client import WORKER_ARGS, Outcome, Worker, WorkerStartError
+from harness.store.exports import files_sha256, read_export
+from harness.store.files import CorruptState, digest, move_aside, read_json_object, write_json_atomic
+from harness.store.results import append_result
+from harness.store.settled import settle
+
+Attempt = Callable[[], Outcome]
+Task = tuple[CellKey, dict[str, Any]]
+
+
+def cells_for_consumer(ctx: RunContext, consumer: str) -> list[CellKey]:
+    return [k for k in planned_cells(ctx.matrix) if k.consumer == consumer]
+
+
+def load_runtime(ctx: RunContext, consumer: Runtime, reuse: bool = True) -> None:
+    """Judge every planned cell whose consumer is this runtime; append each result as done."""
+    results = ctx.ws.results_file(consumer.id)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("")  # this phase owns its file; a re-run starts it afresh
+    load_cells(ctx, consumer, cells_for_consumer(ctx, consumer.id), results, reuse)
+
+
+def load_cells(
+    ctx: RunContext, consumer: Runtime, keys: list[CellKey], results: Path, reuse: bool = True
+) -> list[Result]:
+    """Settle, reuse or run the given cells of one consumer, appending each result to ``results``."""
+    cache = VerdictCache(ctx, consumer)
+    done: list[Result] = []
+    tasks: list[Task] = []
+    reused = 0
+    for key in keys:
+        settled = settle(ctx.ws, key)
+        cached = None if settled or not reuse else cache.get(key)
+        known = settled or cached
+        if known is not None:
+            append_result(results, known)
+            done.append(known)
+            reused += cached is not None
+        else:
+            tasks.append((key, make_task(ctx, key)))
+    if tasks:
+        done += run_tasks(ctx, consumer, tasks, results, cache)
+    console.say(
+        f"[load {consumer.id}] {len(keys)} cells: computed {len(tasks)}, reused {reused}, "
+        f"settled without running {len(keys) - len(tasks) - reused}"
+    )
+    return done
+
+
+class VerdictCache:
+    """work/cache/cells/<key>.json. The key covers the cell, the export record's key AND the
+    export files as they are on disk now, the consumer's fingerprint AND its environment as it
+    is on disk now (backend.identity: a venv's file manifest, an image id), the loader, the
+    in-runtime code, tolerances, timeouts and retries."""
+
+    def __init__(self, ctx: RunContext, consumer: Runtime) -> None:
+        self.ctx = ctx
+        self.environment = ctx.backend.identity(consumer)
+        self.contents: dict[Path, dict[str, str]] = {}
+
+    def export_content(self, out: Path) -> dict[str, str]:
+        if out not in self.contents:
+            self.contents[out] = files_sha256(out)
+        return self.contents[out]
+
+    def key(self, key: CellKey) -> str:
+        ctx = self.ctx
+        out = ctx.ws.export_dir(key.producer, key.model, key.export)
+        record = read_export(out) or {}
+        loader = asdict(ctx.loader(key.loader))
+        fingerprint = ctx.state(key.consumer).fingerprint
+        timeouts = (ctx.matrix.timeouts.cell_s, ctx.matrix.timeouts.worker_start_s, ctx.matrix.retries)
+        parts = (key.slug, record.get("key"), self.export_content(out), fingerprint, self.environment)
+        return digest(*parts, loader, inside_code.code_hash(), asdict(ctx.matrix.tolerances), timeouts)
+
+    def path(self, key: CellKey) -> Path:
+        return self.ctx.ws.root / "cache" / "cells" / f"{self.key(key)}.json"
+
+    def get(self, key: CellKey) -> Result | None:
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            return Result.from_json(read_json_object(path))
+        except (CorruptState, KeyError, ValueError, TypeError) as exc:
+            moved = move_aside(path)
+            why = exc.why if isinstance(exc, CorruptState) else f"not a cell result ({type(exc).__name__}: {exc})"
+            console.warn(f"cached verdict {path} is unreadable: {why}; moved aside to {moved.name}, recomputing")
+            return None
+
+    def put(self, result: Result) -> None:
+        if result.status is not Status.INFRA_ERROR:  # a harness failure is not a verdict to keep
+            write_json_atomic(self.path(result.key), result.to_json())
+
+
+def make_task(ctx: RunContext, key: CellKey) -> dict[str, Any]:
+    return task_for(ctx.ws.export_dir(key.producer, key.model, key.export), ctx.loader(key.loader), key.slug)
+
+
+def task_for(out: Path, loader: Loader, task_id: str) -> dict[str, Any]:
+    """The worker task that loads the export in ``out`` with ``loader``."""
+    record = read_export(out) or {}
+    return {
+        "id": task_id,
+        "loader": asdict(loader),
+        "program": str(out / str(record.get("program_file", "model.json"))),
+        "params": str(out / "model.pdiparams"),
+        "prefix": str(out / "model"),
+        "input": str(out / "input.npz"),
+    }
+
+
+def run_tasks(
+    ctx: RunContext, consumer: Runtime, tasks: list[Task], results: Path, cache: VerdictCache
+) -> list[Result]:
+    done: list[Result] = []
+    progress = console.progress(f"load {consumer.id}", len(tasks))
+    for key, task, attempt in worker_attempts(ctx, consumer, tasks, ctx.ws.logs_dir):
+        command = reproduce_command(ctx.backend, consumer, task)
+        reference = ctx.ws.export_dir(key.producer, key.model, key.export) / "reference.npz"
+        result = to_result(ctx.matrix, key, attempt(), command, reference)
+        if result.status in FAILURES and ctx.matrix.retries:
+            result = retried(ctx, key, attempt, result, command, reference)
+        append_result(results, result)
+        done.append(result)
+        cache.put(result)
+        progress.step(f"{key.producer} {key.model} {key.export} {key.loader}")
+    return done
+
+
+def worker_attempts(
+    ctx: RunContext, rt: Runtime, tasks: list[Task], logs: Path
+) -> Iterator[tuple[CellKey, dict[str, Any], Attempt]]:
+    """Run tasks in one long-lived worker of runtime rt: yields each task with a function
+    that runs it (once, or again for a retry). A worker that cannot start makes every
+    attempt an infra outcome, without trying again for every cell."""
+    start_error = ""
+    timeouts = ctx.matrix.timeouts
+    with Worker(ctx.backend, rt, logs / f"worker-{rt.id}.log", timeouts.worker_start_s) as worker:
+        for key, task in tasks:
+
+            def attempt(task: dict[str, Any] = task) -> Outcome:
+                nonlocal start_error
+                if not start_error:
+                    try:
+                        return worker.run(task, timeouts.cell_s)
+                    except WorkerStartError as exc:
+                        start_error = str(exc)
+                return Outcome("infra", reply={"error": start_error})
+
+            yield key, task, attempt
+
+
+def retried(ctx: RunContext, key: CellKey, attempt: Attempt, first: Result, command: str, reference: Path) -> Result:
+    """Retry a failing cell up to matrix.retries times. A pass on a retry is `flaky`, keeping
+    the first failure's error; every attempt is kept in details.attempts either way."""
+    attempts = [first]
+    while attempts[-1].status in FAILURES and len(attempts) <= ctx.matrix.retries:
+        attempts.append(to_result(ctx.matrix, key, attempt(), command, reference))
+    summary = [{"status": a.status.value, "error": a.error, "max_abs_diff": a.max_abs_diff} for a in attempts]
+    last = attempts[-1]
+    details = {**last.details, "attempts": summary}
+    if last.status is Status.PASS:
+        return dataclasses.replace(last, status=Status.FLAKY, stage=first.stage, error=first.error, details=details)
+    return dataclasses.replace(last, details=details)
+
+
+def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> str:
+    """One pasteable line that runs exactly this cell in the consumer runtime."""
+    payload = json.dumps(task).replace("'", "'\\''")
+    return f"echo '{payload}' | {backend.describe(rt, WORKER_ARGS)}"

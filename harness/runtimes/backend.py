@@ -1,0 +1,96 @@
+"""Backends prepare a runtime and start processes in it: `venv` (uv) and `docker` (one image each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from harness.config.matrix import Runtime
+from harness.console import console
+from harness.runtimes.seam import Completed
+
+# Names a directory of extra packages (a model's `requires`) for one producer process. The
+# in-runtime code puts it first on sys.path; the docker backend mounts it read-only.
+EXTRAS_ENV = "HARNESS_EXTRAS"
+
+
+class RuntimeProcess(Protocol):
+    """A long-lived process inside a runtime, speaking JSON lines on stdin/stdout."""
+
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared rather than discovered by probing attributes."""
+
+    sandboxed: bool  # consumers run without network, exports mounted read-only, not as root
+    network_for_installs: bool  # a model's requires can be downloaded while the harness runs
+    images: bool  # a runtime is a portable image (content-tagged) rather than a local venv
+
+
+class Backend(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def gpu_problem(self) -> str:
+        """'' when this backend can run GPU runtimes here; otherwise why not, in words."""
+
+    def prepare(self, rt: Runtime) -> None:
+        """Build the runtime (idempotent). Raises RuntimeUnavailable / RuntimeSkipped."""
+
+    def identity(self, rt: Runtime) -> str:
+        """What identifies the runtime as built now; it changes whenever the runtime is
+        rebuilt ('' when there is nothing built)."""
+
+    def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
+        """Run ``python ARGS`` in the runtime to completion."""
+
+    def start(
+        self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
+    ) -> RuntimeProcess:
+        """Start ``python ARGS`` in the runtime, stdin/stdout piped, stderr to the given file."""
+
+    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
+        """The command line a person can paste to run ``python ARGS`` (with ``env``) in the runtime by hand."""
+
+    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+        """Install the requirements file into ``target`` for the runtime's Python, without
+        dependencies and without touching the runtime's own packages."""
+
+
+def get_backend(name: str, work: Path) -> Backend:
+    """The named backend; "auto" is Docker when an engine answers a ping, venv otherwise,
+    and says which it chose and why."""
+    from harness.errors import BackendError
+
+    if name == "auto":
+        name = _auto_choice()
+    if name == "venv":
+        from harness.runtimes.venv import VenvBackend
+
+        return VenvBackend(work)
+    if name == "docker":
+        from harness.runtimes.docker import DockerBackend
+
+        return DockerBackend(work)
+    raise BackendError(f"unknown backend {name!r}", "use --backend auto, venv or docker")
+
+
+def _auto_choice() -> str:
+    from harness.runtimes.docker import engine_problem
+
+    problem = engine_problem()
+    if problem is None:
+        console.say("backend auto: docker (a Docker engine answered)")
+        return "docker"
+    console.say(f"backend auto: venv ({problem})")
+    return "venv"

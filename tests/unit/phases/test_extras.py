@@ -1,0 +1,121 @@
+"""A model's `requires` (the ppdet family): declared in matrix.yaml, installed next to a
+runtime once, reused until the runtime or the requires change, and failures in the
+installer's own words. No processes: the backend records the installs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config.matrix import Model, Runtime, load_matrix, parse_matrix
+from harness.errors import ConfigError
+from harness.phases.context import RunContext
+from harness.phases.extras import Extras, installer_error, model_extras
+from harness.runtimes.seam import Completed
+from harness.store.files import write_json_atomic
+from harness.store.layout import Workspace
+from tests.unit.fakes import RecordingBackend
+
+ROOT = Path(__file__).parents[3]
+RT = Runtime(id="cpu-2.6.2", version="2.6.2", python="3.11")
+PPDET = Model(id="ppdet_ppyoloe", family="ppdet", train_steps=3, requires=("paddledet==2.6.0", "setuptools==80.10.2"))
+TINY = Model(id="ppyoloe_tiny", train_steps=3)
+MATRIX = """
+runtimes: [{id: cpu-2.6.2, version: "2.6.2"}]
+models:
+  - {id: ppyoloe_tiny}
+  - {id: ppdet_ppyoloe, family: ppdet, requires: ["paddledet==2.6.0", "setuptools==80.10.2"]}
+export_modes:
+  - {id: fullgraph_on-legacy, full_graph: true, program_format: legacy}
+  - {id: fullgraph_on-pir, full_graph: true, program_format: pir}
+loaders: [{id: predictor, api: predictor}]
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_matrix(text)
+    return info.value.problems
+
+
+# ---------------------------------------------------------------- matrix.yaml
+def test_models_are_tiny_without_requires_unless_they_say_otherwise() -> None:
+    tiny, ppdet = parse_matrix(MATRIX).models
+    assert (tiny.family, tiny.requires) == ("tiny", ())
+    assert (ppdet.family, ppdet.requires) == ("ppdet", ("paddledet==2.6.0", "setuptools==80.10.2"))
+
+
+def test_family_and_requires_mistakes_are_collected_naming_the_key() -> None:
+    text = MATRIX.replace("family: ppdet", "family: paddledet").replace("{id: ppyoloe_tiny}", "{id: a, requires: x}")
+    assert problems_of(text) == [
+        "models[0].requires: must be a list of strings, got 'x'",
+        "models[1].family: must be one of tiny, ppdet, got 'paddledet'",
+    ]
+
+
+def test_requires_entries_must_be_single_requirements_not_installer_options() -> None:
+    text = MATRIX.replace('"setuptools==80.10.2"', '"--index-url https://evil.example/simple", "a\\nb", " "')
+    assert problems_of(text) == [
+        "models[ppdet_ppyoloe].requires[1]: '--index-url https://evil.example/simple' is an installer option, "
+        "not a requirement like 'paddledet==2.6.0'",
+        "models[ppdet_ppyoloe].requires[2]: 'a\\nb' must be one requirement on one line, like 'paddledet==2.6.0'",
+        "models[ppdet_ppyoloe].requires[3]: ' ' must be one requirement on one line, like 'paddledet==2.6.0'",
+    ]
+
+
+def test_default_matrix_has_the_ppdet_model_with_complete_pins() -> None:
+    [ppdet] = [m for m in load_matrix(ROOT / "matrix.yaml").models if m.family == "ppdet"]
+    assert ppdet.id == "ppdet_ppyoloe" and ppdet.train_steps > 0
+    assert "paddledet==2.6.0" in ppdet.requires and "setuptools==80.10.2" in ppdet.requires
+    assert all("==" in req for req in ppdet.requires), "--no-deps: every requirement is pinned exactly"
+
+
+def test_the_ppdet_test_matrix_installs_what_the_default_matrix_does() -> None:
+    """The pins live in matrix.yaml; the runtime tier's copy must not drift from them."""
+    default = {m.id: m for m in load_matrix(ROOT / "matrix.yaml").models}
+    [tested] = load_matrix(ROOT / "tests" / "data" / "matrix-ppdet.yaml").models
+    assert tested.requires == default[tested.id].requires and tested.family == "ppdet"
+
+
+def test_the_small_matrix_of_the_runtime_tier_stays_tiny() -> None:
+    small = load_matrix(ROOT / "tests" / "data" / "matrix-small.yaml")
+    assert {(m.family, m.requires) for m in small.models} == {("tiny", ())}
+
+
+# ---------------------------------------------------------------- installing them
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    ws = Workspace(tmp_path / "work")
+    write_json_atomic(ws.state_file("cpu-2.6.2"), {"id": "cpu-2.6.2", "state": "ready", "fingerprint": {"p": 1}})
+    return ws
+
+
+def test_an_install_is_reused_until_the_runtime_or_the_requires_change(ws: Workspace) -> None:
+    backend = RecordingBackend()
+    ctx = RunContext(parse_matrix(MATRIX), backend, ws)  # type: ignore[arg-type]
+    first = model_extras(ctx, RT, PPDET)
+    assert model_extras(ctx, RT, PPDET) == first and len(backend.installs) == 1
+    other = Model(id=PPDET.id, family="ppdet", requires=("paddledet==2.5.0",))
+    assert model_extras(ctx, RT, other).site != first.site
+    write_json_atomic(ws.state_file("cpu-2.6.2"), {"id": "cpu-2.6.2", "state": "ready", "fingerprint": {"p": 2}})
+    assert model_extras(ctx, RT, PPDET).site != first.site and len(backend.installs) == 3
+    assert model_extras(ctx, RT, TINY) == Extras() and len(backend.installs) == 3
+
+
+def test_a_failed_install_is_tried_once_per_run_and_again_in_the_next(ws: Workspace) -> None:
+    backend = RecordingBackend(install=Completed(("/bin/uv", "pip", "install"), 1, "", "error: no network\n"))
+    matrix = parse_matrix(MATRIX)
+    ctx = RunContext(matrix, backend, ws)  # type: ignore[arg-type]
+    failed = model_extras(ctx, RT, PPDET)
+    assert failed.error.endswith("error: no network") and model_extras(ctx, RT, PPDET) == failed
+    assert len(backend.installs) == 1 and failed.env() == {}
+    model_extras(RunContext(matrix, backend, ws), RT, PPDET)  # type: ignore[arg-type]
+    assert len(backend.installs) == 2, "the next run tries the install again"
+
+
+def test_installer_errors_keep_pips_words_too() -> None:
+    pip = "Collecting x\nERROR: Could not find a version that satisfies the requirement paddledet==9 (from versions: none)\n"
+    assert installer_error(pip).startswith("ERROR: Could not find a version that satisfies")
+    assert installer_error("\n  something odd\n") == "something odd"
+    assert installer_error("") == "the installer failed without a word"
