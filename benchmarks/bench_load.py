@@ -26,63 +26,62 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import runner  # noqa: E402
 from harness.config.matrix import load_matrix  # noqa: E402
-from harness.config.plan import Workspace  # noqa: E402
-from harness.runtimes.backend import get_backend  # noqa: E402
+from harness.phases.context import RunContext, parallel  # noqa: E402
+from harness.phases.load import cells_for_consumer, load_cells, make_task  # noqa: E402
+from harness.runtimes import seam  # noqa: E402
+from harness.runtimes.venv import VenvBackend  # noqa: E402
 from harness.runtimes.worker_client import WORKER_ARGS  # noqa: E402
+from harness.store.layout import Workspace  # noqa: E402
+from harness.store.settled import settle  # noqa: E402
 
 
-def runnable_cells(matrix, ws, limit):
+def runnable_cells(ctx, limit):
     """Cells whose export exists and both runtimes are ready, `limit` per consumer."""
     picked = {}
-    for rt in matrix.runtimes:
-        keys = [
-            k for k in runner.cells_for_consumer(matrix, rt.id) if runner.settle_without_running(matrix, ws, k) is None
-        ]
+    for rt in ctx.matrix.runtimes:
+        keys = [k for k in cells_for_consumer(ctx, rt.id) if settle(ctx.ws, k) is None]
         if keys:
             picked[rt.id] = keys[:limit]
     return picked
 
 
-def naive(matrix, backend, ws, cells):
+def naive(ctx, cells):
     started = time.monotonic()
     for consumer, keys in cells.items():
-        rt = matrix.runtime(consumer)
+        rt = ctx.matrix.runtime(consumer)
         for key in keys:
-            task = json.dumps(runner.make_task(ws, key, matrix.loaders))
-            res = runner.seam.run(
-                [backend.python(rt), *WORKER_ARGS],
-                env=backend.env(),
-                cwd=ws.root,
-                timeout=matrix.timeouts.cell_s + 60,
+            task = json.dumps(make_task(ctx, key))
+            res = seam.run(
+                [ctx.backend.python(rt), *WORKER_ARGS],
+                env=ctx.backend.env(),
+                cwd=ctx.ws.root,
+                timeout=ctx.matrix.timeouts.cell_s + 60,
                 input_text=task + "\n",
             )
             assert res.returncode is not None
     return time.monotonic() - started
 
 
-def harness_time(matrix, backend, ws, cells, jobs, out):
+def harness_time(ctx, cells, jobs, out):
     started = time.monotonic()
     results = {}
 
     def one(consumer):
-        results[consumer] = runner.load_cells(
-            matrix, backend, ws, matrix.runtime(consumer), cells[consumer], out / f"{consumer}.jsonl", reuse=False
-        )
+        rt = ctx.matrix.runtime(consumer)
+        results[consumer] = load_cells(ctx, rt, cells[consumer], out / f"{consumer}.jsonl", reuse=False)
 
-    runner.parallel(list(cells), one, jobs)
+    parallel(list(cells), one, jobs)
     return time.monotonic() - started, results
 
 
-def import_cost(matrix, backend, ws, consumer, repeats=2):
-    rt = matrix.runtime(consumer)
+def import_cost(ctx, consumer, repeats=2):
+    rt = ctx.matrix.runtime(consumer)
     times = []
     for _ in range(repeats):
         t = time.monotonic()
-        runner.seam.run(
-            [backend.python(rt), "-c", "import numpy, numpy.random, paddle"], env=backend.env(), timeout=300
-        )
+        argv = [ctx.backend.python(rt), "-c", "import numpy, numpy.random, paddle"]
+        seam.run(argv, env=ctx.backend.env(), timeout=300)
         times.append(time.monotonic() - t)
     return min(times)
 
@@ -94,18 +93,17 @@ def main():
     ap.add_argument("--cells", type=int, default=24, help="cells per consumer runtime")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
-    matrix = load_matrix(args.matrix)
     ws = Workspace(Path(args.work).resolve())
-    backend = get_backend("venv", ws.root)
-    cells = runnable_cells(matrix, ws, args.cells)
+    ctx = RunContext(load_matrix(args.matrix), VenvBackend(ws.root), ws)  # the naive loop needs its python()
+    cells = runnable_cells(ctx, args.cells)
     if not cells:
         sys.exit("no runnable cells: build and export first (nox -s matrix)")
     total = sum(len(v) for v in cells.values())
     print(f"{total} cells over {len(cells)} consumer runtimes, {args.jobs} cores for the harness")
     with tempfile.TemporaryDirectory() as tmp:
-        t_harness, results = harness_time(matrix, backend, ws, cells, args.jobs, Path(tmp))
-    t_naive = naive(matrix, backend, ws, cells)
-    starts = {c: import_cost(matrix, backend, ws, c) for c in cells}
+        t_harness, results = harness_time(ctx, cells, args.jobs, Path(tmp))
+    t_naive = naive(ctx, cells)
+    starts = {c: import_cost(ctx, c) for c in cells}
     work = sum((r.details.get("load_s") or 0) + (r.details.get("run_s") or 0) for rs in results.values() for r in rs)
     bound = (sum(starts.values()) + work) / args.jobs
     rss = {c: max((r.details.get("peak_rss_mb") or 0) for r in rs) for c, rs in results.items()}

@@ -6,6 +6,7 @@ verbatim error, the numbers) lives on the Result.
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -86,15 +87,20 @@ class Result:
     def for_cell(cls, key: CellKey, status: Status, **kw: Any) -> Result:
         return cls(**asdict(key), status=status, **kw)
 
+    def shared(self) -> dict[str, Any]:
+        """The fields of a Result, by name (a Cell, which adds its own, has them too)."""
+        return {f.name: getattr(self, f.name) for f in fields(Result)}
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.shared()
         data["status"] = self.status.value
         data["stage"] = self.stage.value if self.stage else None
+        data["details"] = copy.deepcopy(self.details)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Result:
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(Result)}
         kw = {k: v for k, v in data.items() if k in known}
         kw["status"] = Status(kw["status"])
         kw["stage"] = Stage(kw["stage"]) if kw.get("stage") else None

@@ -1,0 +1,186 @@
+"""The runtimes of a results document and what they built: declarations, fingerprints, exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.document.fields import Fields, parse
+from harness.store.state import RuntimeState
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a runtime reported about itself (probed inside it, never derived from versions)."""
+
+    python: str = ""
+    platform: str = ""
+    paddle_version: str = ""
+    paddle_commit: str = ""
+    numpy: str = ""
+    packages: list[str] = field(default_factory=list)  # pip freeze, name==version
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # any other key the runtime recorded, kept verbatim
+
+    TEXTS = ("python", "platform", "paddle_version", "paddle_commit", "numpy")
+
+    def to_json(self) -> dict[str, Any]:
+        known = {k: getattr(self, k) for k in self.TEXTS}
+        return {**self.extra, **known, "packages": list(self.packages), "capabilities": dict(self.capabilities)}
+
+    @classmethod
+    def read(cls, f: Fields) -> Fingerprint:
+        extra = {k: v for k, v in f.data.items() if k not in (*cls.TEXTS, "packages", "capabilities")}
+        texts = {k: f.text(k, "") for k in cls.TEXTS}
+        return cls(**texts, packages=f.texts("packages"), capabilities=f.mapping("capabilities") or {}, extra=extra)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str, where: str = "fingerprint") -> Fingerprint:
+        return parse(cls.read, data, source, where)
+
+
+@dataclass(frozen=True)
+class RuntimeEntry:
+    """A declared runtime (matrix.yaml) and the state its build phase recorded."""
+
+    id: str
+    version: str
+    state: RuntimeState
+    package: str = "paddlepaddle"
+    device: str = "cpu"
+    python: str = ""
+    index_url: str = ""
+    pins: list[str] = field(default_factory=list)
+    note: str = ""
+    base_image: str = ""
+    reason: str = ""
+    fingerprint: Fingerprint | None = None
+    backend: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        declared = ("id", "version", "package", "device", "python", "index_url", "note", "base_image", "reason")
+        return {
+            **{k: getattr(self, k) for k in declared},
+            "pins": list(self.pins),
+            "state": self.state.value,
+            "fingerprint": self.fingerprint.to_json() if self.fingerprint else None,
+            "backend": self.backend,
+        }
+
+    @classmethod
+    def read(cls, f: Fields) -> RuntimeEntry:
+        fingerprint = f.data.get("fingerprint")
+        return cls(
+            id=f.text("id"),
+            version=f.text("version"),
+            state=f.enum("state", RuntimeState, "runtime state"),
+            **{k: f.text(k, "") for k in ("python", "index_url", "note", "base_image", "reason")},
+            package=f.text("package", "paddlepaddle"),
+            device=f.text("device", "cpu"),
+            pins=f.texts("pins"),
+            fingerprint=None if fingerprint is None else Fingerprint.read(f.child("fingerprint")),
+            backend=f.opt_text("backend"),
+        )
+
+
+@dataclass(frozen=True)
+class ExportModeEntry:
+    id: str
+    program_format: str  # "pir" or "legacy"
+    full_graph: bool | None = None  # None: not the harness's own export (a check report)
+    read_main_program: bool | None = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "full_graph": self.full_graph,
+            "program_format": self.program_format,
+            "read_main_program": self.read_main_program,
+        }
+
+    @classmethod
+    def read(cls, f: Fields) -> ExportModeEntry:
+        return cls(f.text("id"), f.text("program_format"), f.flag("full_graph"), f.flag("read_main_program"))
+
+
+@dataclass(frozen=True)
+class LoaderEntry:
+    id: str
+    api: str  # "predictor" or "jit_load"
+    onednn: str = "default"
+    ir_optim: str = "default"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "api": self.api, "onednn": self.onednn, "ir_optim": self.ir_optim}
+
+    @classmethod
+    def read(cls, f: Fields) -> LoaderEntry:
+        return cls(f.text("id"), f.text("api"), f.text("onednn", "default"), f.text("ir_optim", "default"))
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The numeric tolerances the verdicts used (matrix.yaml `tolerances`)."""
+
+    score_atol: float = 1e-3
+    box_atol: float = 0.05
+    iou_min: float = 0.95
+    array_atol: float = 1e-3
+    array_rtol: float = 1e-3
+
+    NAMES = ("score_atol", "box_atol", "iou_min", "array_atol", "array_rtol")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.NAMES}
+
+    @classmethod
+    def read(cls, f: Fields) -> Tolerances:
+        given = {k: f.number(k) for k in cls.NAMES}
+        return cls(**{k: v for k, v in given.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """The record of one export present in the work directory: what the detail view shows."""
+
+    producer: str
+    model: str
+    export: str
+    status: str  # "ok" or why not (export_failed, not_applicable, crash, timeout)
+    error: str | None = None
+    program_format: str | None = None
+    program_file: str | None = None
+    files: dict[str, int] | None = None  # name -> size in bytes
+    to_static_kwargs: dict[str, Any] | None = None
+    static_function: str | None = None
+    paddle_version: str | None = None
+    pir_api: bool | None = None
+    warnings: list[str] | None = None
+    params_sha256: str | None = None
+
+    TEXTS = ("error", "program_format", "program_file", "static_function", "paddle_version", "params_sha256")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **{k: getattr(self, k) for k in ("producer", "model", "export", "status", *self.TEXTS)},
+            "files": dict(self.files) if self.files is not None else None,
+            "to_static_kwargs": self.to_static_kwargs,
+            "pir_api": self.pir_api,
+            "warnings": list(self.warnings) if self.warnings is not None else None,
+        }
+
+    @classmethod
+    def read(cls, f: Fields) -> ExportEntry:
+        texts: dict[str, Any] = {k: f.text(k) for k in ("producer", "model", "export", "status")}
+        texts |= {k: f.opt_text(k) for k in cls.TEXTS}
+        return cls(
+            **texts,
+            files=f.counts("files"),
+            to_static_kwargs=f.mapping("to_static_kwargs"),
+            pir_api=f.flag("pir_api"),
+            warnings=f.texts("warnings") if f.data.get("warnings") is not None else None,
+        )
+
+    @classmethod
+    def from_json(cls, data: Any, source: str, where: str = "") -> ExportEntry:
+        return parse(cls.read, data, source, where)
