@@ -17,7 +17,7 @@ def _why_not() -> str | None:
     problem = engine_problem()
     if problem:
         return f"{problem} (start dockerd; CI's .ci/run does)"
-    from harness import docker_seam
+    from harness.runtimes import docker_seam
 
     client = docker_seam.client()
     missing = [tag for tag in NEEDED_BASES if not client.images.list(name=tag)]
