@@ -82,8 +82,11 @@ class _Layer(object):
 def _patch(paddle):
     if getattr(paddle, "_harness_fault", False):
         return
+    try:  # paddle may still be importing itself: patch once both names exist
+        create, load = paddle.inference.create_predictor, paddle.jit.load
+    except AttributeError:
+        return
     paddle._harness_fault = True
-    create, load = paddle.inference.create_predictor, paddle.jit.load
     paddle.inference.create_predictor = lambda config: _Predictor(create(config))
     paddle.jit.load = lambda *a, **k: _Layer(load(*a, **k))
 '''
