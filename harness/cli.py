@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.phases.context import RunContext
 from harness.report import policy
 from harness.runtimes import seam
-from harness.runtimes.backend import get_backend
+from harness.runtimes.backend import backend_for_run, get_backend
 from harness.store.layout import Workspace
 from harness.tools import diagnose
 
@@ -61,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     repro.add_argument("--export", default="", help="only this export mode")
     repro.add_argument("--loader", default="", help="only this loader")
     repro.add_argument("--keep", action="store_true", help="keep the venvs/containers and exports, and say where")
+    repro.add_argument("--report-md", action="store_true", help="print each failing cell's report for a Paddle issue")
     diag = sub.add_parser("diagnose", parents=[common], help="try the known workarounds on failing cells")
     diag.add_argument("cells", nargs="*", help="cell ids producer__model__export__consumer__loader (results.json)")
     diag.add_argument("--all-failing", action="store_true", help="every failing cell recorded in the work directory")
@@ -127,10 +128,8 @@ def dispatch(args: argparse.Namespace) -> int:
         from harness.tools import repro
 
         work = Path(args.work).resolve() if args.work != "work" else None
-        pair = {"producer": args.producer, "consumer": args.consumer}
-        return repro.run(
-            matrix, args.backend, work, args.keep, **pair, model=args.model, export=args.export, loader=args.loader
-        )
+        pair = {"producer": args.producer, "consumer": args.consumer, "model": args.model, "export": args.export}
+        return repro.run(matrix, args.backend, work, args.keep, args.report_md, **pair, loader=args.loader)
     if args.command == "check":
         from harness.tools.check import command as check
 
@@ -141,16 +140,28 @@ def dispatch(args: argparse.Namespace) -> int:
         _diagnose(RunContext(matrix, get_backend(args.backend, ws.root), ws), keys)
         return _report(matrix, ws, args)
     if args.command == "matrix":
-        from harness.phases.run import run_all
-
-        matrix = selected(matrix, args.runtimes)
-        ctx = RunContext(matrix, get_backend(args.backend, ws.root), ws)
-        console.say(f"backend: {ctx.backend.name}; runtimes: {', '.join(matrix.runtime_ids)}")
-        run_all(ctx, args.jobs, args.build_gpu, reuse=not args.fresh)
-        if args.diagnose:
-            _diagnose(ctx, diagnose.red_cells(ws))
-        return _report(matrix, ws, args)
+        return _matrix(selected(matrix, args.runtimes), ws, args)
     return _phase(RunContext(matrix, get_backend(args.backend, ws.root), ws), args)
+
+
+def _matrix(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
+    """Every phase, then the report. On Docker the missing base images are got first (or the
+    run moves to venv, saying why); a run in which no runtime could be built exits 12."""
+    from harness.phases.run import nothing_built, run_all
+
+    backend = backend_for_run(args.backend, ws.root, matrix.runtimes, args.build_gpu)
+    ctx = RunContext(matrix, backend, ws)
+    console.say(f"backend: {ctx.backend.name}; runtimes: {', '.join(matrix.runtime_ids)}")
+    run_all(ctx, args.jobs, args.build_gpu, reuse=not args.fresh)
+    if args.diagnose:
+        _diagnose(ctx, diagnose.red_cells(ws))
+    code = _report(matrix, ws, args)
+    unbuilt = nothing_built(ctx)
+    if unbuilt:
+        lines = "\n".join(f"  - {line}" for line in unbuilt)
+        console.error(f"error: no runtime could be built here, so the report holds no verdict:\n{lines}")
+        return policy.EXIT_NOTHING_BUILT
+    return code
 
 
 def _phase(ctx: RunContext, args: argparse.Namespace) -> int:

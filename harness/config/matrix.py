@@ -28,6 +28,14 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
+class Source:
+    """One place a runtime's Paddle wheel may come from; "" keeps the runtime's own value."""
+
+    package: str = ""
+    index_url: str = ""
+
+
+@dataclass(frozen=True)
 class Runtime:
     id: str
     version: str  # exact Paddle version, e.g. "2.6.2"
@@ -40,10 +48,39 @@ class Runtime:
     # Docker backend only: the image the runtime's image is built on. "" means
     # python:{python}-slim for cpu and an NVIDIA CUDA runtime image for gpu.
     base_image: str = ""
+    # Where the wheel may come from, tried in order (e.g. Paddle's CPU index, then PyPI's GPU
+    # wheel of the same version, which runs on the CPU where there is no GPU). Empty: the one
+    # source given by package and index_url.
+    sources: tuple[Source, ...] = ()
 
     @property
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
+
+    @property
+    def candidates(self) -> tuple[Runtime, ...]:
+        """This runtime once per wheel source, in the order to try (each with no sources)."""
+        if not self.sources:
+            return (self,)
+        return tuple(
+            dataclasses.replace(
+                self, package=s.package or self.package, index_url=s.index_url or self.index_url, sources=()
+            )
+            for s in self.sources
+        )
+
+
+@dataclass(frozen=True)
+class ReferenceFloor:
+    """What a producer's reference must find before consumers are compared with it: of the
+    objects the harness drew into the fixed scenes, at least `recall` (a fraction) must have
+    a detection of the right label at IoU >= `iou` with score >= `score`. Every box must lie
+    inside its image, `margin` pixels allowed. Only where the model's scenes have a known truth."""
+
+    iou: float = 0.5
+    score: float = 0.3
+    recall: float = 0.5
+    margin: float = 1.0  # pixels
 
 
 @dataclass(frozen=True)
@@ -58,6 +95,11 @@ class Model:
     # to each runtime (--no-deps --target), never into it: consumers load exports with the
     # runtime's own packages, and the runtime's fingerprint stays what was built.
     requires: tuple[str, ...] = ()
+    # Export with H and W -1 (tiny ppyoloe_tiny only): trained on, and judged at, 64 and 96 px.
+    dynamic_size: bool = False
+    # The reference's sanity floor (see ReferenceFloor): a reference below it makes every
+    # export of the model export_failed at the `reference` stage.
+    reference_floor: ReferenceFloor = field(default_factory=ReferenceFloor)
 
 
 @dataclass(frozen=True)
@@ -218,6 +260,10 @@ def _fraction(value: Any) -> str:
     return "" if 0 < value <= 1 else f"must be > 0 and <= 1, got {value!r}"
 
 
+def _unit(value: Any) -> str:
+    return "" if 0 <= value <= 1 else f"must be >= 0 and <= 1, got {value!r}"
+
+
 # Range checks of numeric fields, run once the value has the field's type.
 _RANGES: dict[tuple[type, str], typing.Callable[[Any], str]] = {
     (Model, "train_steps"): _at_least(1),
@@ -225,6 +271,10 @@ _RANGES: dict[tuple[type, str], typing.Callable[[Any], str]] = {
     **{(Timeouts, f.name): _positive for f in dataclasses.fields(Timeouts)},
     **{(Tolerances, f.name): _at_least(0) for f in dataclasses.fields(Tolerances)},
     (Tolerances, "iou_min"): _fraction,
+    (ReferenceFloor, "iou"): _fraction,
+    (ReferenceFloor, "score"): _unit,
+    (ReferenceFloor, "recall"): _unit,
+    (ReferenceFloor, "margin"): _at_least(0),
 }
 # YAML 1.1 reads a bare on/off as a boolean; these keys mean the words.
 _SWITCHES = ("onednn", "ir_optim")
@@ -384,11 +434,20 @@ def _parse_one(item: Any, where: str, cls: type[T], problems: _Problems) -> T:
 def _coerce(value: Any, hint: Any, where: str, problems: _Problems) -> Any:
     """Check a YAML value against a field's type; ints are accepted where floats are."""
     origin = typing.get_origin(hint)
+    item_type = (typing.get_args(hint) or (None,))[0]
+    if origin is tuple and dataclasses.is_dataclass(item_type):
+        if not isinstance(value, list) or not value:
+            problems.append(f"{where}: must be a non-empty list of mappings, got {value!r}")
+            return ()
+        parsed = [_parse_one(v, f"{where}[{i}]", item_type, problems) for i, v in enumerate(value)]  # type: ignore[arg-type]
+        return tuple(parsed)
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.append(f"{where}: must be a list of strings, got {value!r}")
             return ()
         return tuple(value)
+    if dataclasses.is_dataclass(hint):  # a nested mapping, e.g. a model's reference_floor
+        return _parse_one(value, where, hint, problems)  # type: ignore[arg-type]
     if origin is typing.Union:
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     ok = isinstance(value, hint) and not (hint is not bool and isinstance(value, bool))
@@ -405,15 +464,21 @@ def _check_runtime(rt: Runtime, problems: _Problems) -> None:
         problems.append(f"{where}.version: {rt.version!r} is not an exact version like '2.6.2' or '3.0.0rc1'")
     if not _PYTHON_RE.match(rt.python):
         problems.append(f"{where}.python: {rt.python!r} must look like '3.11' (quote it in YAML)")
-    if not rt.index_url.startswith(("https://", "http://", "file://")):
-        problems.append(f"{where}.index_url: {rt.index_url!r} must be an http(s):// or file:// URL")
+    for i, source in enumerate(rt.sources):
+        if source.package and source.package not in _CHOICES["package"]:
+            problems.append(f"{where}.sources[{i}].package: must be one of {', '.join(_CHOICES['package'])}")
+    for cand in rt.candidates:
+        if not cand.index_url.startswith(("https://", "http://", "file://")):
+            problems.append(f"{where}.index_url: {cand.index_url!r} must be an http(s):// or file:// URL")
+        if rt.device == "gpu" and cand.package != "paddlepaddle-gpu":
+            problems.append(f"{where}.package: a gpu runtime needs paddlepaddle-gpu, got {cand.package!r}")
     if any(c.isspace() for c in rt.base_image):
         problems.append(f"{where}.base_image: {rt.base_image!r} is not an image reference like 'python:3.11-slim'")
-    if rt.device == "gpu" and rt.package != "paddlepaddle-gpu":
-        problems.append(f"{where}.package: a gpu runtime needs paddlepaddle-gpu, got {rt.package!r}")
 
 
 def _check_model(model: Model, problems: _Problems) -> None:
+    if model.dynamic_size and model.family != "tiny":
+        problems.append(f"models[{model.id}].dynamic_size: only the tiny family exports with a dynamic input size")
     # Each entry becomes one line of a requirements file: a line that is an option
     # (-r, --index-url, -e) or holds a newline would change what else gets installed.
     for i, req in enumerate(model.requires):

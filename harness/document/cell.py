@@ -11,7 +11,7 @@ import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2  # of reports/results.json; 1 is still read (docs/results-schema.md)
 
 
 class Status(str, enum.Enum):
@@ -44,6 +44,7 @@ FAILURES = frozenset(
 class Stage(str, enum.Enum):
     BUILD = "build"
     EXPORT = "export"
+    REFERENCE = "reference"  # the producer's own reference failed its sanity check at export
     LOAD = "load"
     RUN = "run"
     COMPARE = "compare"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,8 @@ class Cell(Result):
         return data
 
     @classmethod
-    def read(cls, f: Fields) -> Cell:
+    def read(cls, f: Fields, logs: Sequence[str] = ()) -> Cell:
+        """``logs``: the document's shared logs, which a cell's ``log`` may name by index (schema 2)."""
         status = f.enum("status", Status, "status")
         stage = f.enum("stage", Stage, "stage") if f.data.get("stage") else None
         transition = f.opt_text("transition")
@@ -132,7 +134,7 @@ class Cell(Result):
             status=status,
             stage=stage,
             error=f.text("error", ""),
-            log=f.text("log", ""),
+            log=f.shared_text("log", logs),
             max_abs_diff=f.number("max_abs_diff"),
             details=f.mapping("details") or {},
             duration_s=f.number("duration_s"),

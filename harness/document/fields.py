@@ -7,7 +7,7 @@ A wrong type or an unknown status raises DocumentError naming the file and the k
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from harness.document.cell import Stage, Status
@@ -67,6 +67,15 @@ class Fields:
         if not isinstance(value, str):
             self.fail(key, f"expected a string, found {_kind(value)}")
         return value
+
+    def shared_text(self, key: str, shared: Sequence[str]) -> str:
+        """A string, or the index of one in ``shared`` (a text many cells share, kept once); "" when absent."""
+        value = self.data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value < len(shared):
+                self.fail(key, f"{value} is not an index of the {len(shared)} shared texts")
+            return shared[value]
+        return self.text(key, "")
 
     def opt_text(self, key: str) -> str | None:
         value = self.data.get(key)

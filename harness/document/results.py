@@ -11,6 +11,7 @@ time, and nowhere else. The JSON keys are those of docs/results-schema.md (schem
 from __future__ import annotations
 
 import collections
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,10 @@ from harness.document.runtimes import (
     RuntimeEntry,
     Tolerances,
 )
-from harness.store.files import CorruptState, read_json, write_json_atomic
+from harness.store.files import CorruptState, read_json, to_json_text, write_text_atomic
 from harness.store.state import RuntimeState
+
+READS = (1, RESULT_SCHEMA_VERSION)  # the schema versions from_json reads
 
 __all__ = [  # the sections of the document, wherever they are defined
     "EXPECTED",
@@ -57,6 +60,7 @@ __all__ = [  # the sections of the document, wherever they are defined
     "TrendPoint",
     "Workaround",
     "count_shown",
+    "document_text",
     "from_json",
     "read_document",
     "write_document",
@@ -123,7 +127,8 @@ class Infra:
 
 @dataclass(frozen=True)
 class CompatRange:
-    """For one producer and export mode: the consumers where every model passed with at least one loader."""
+    """For one producer, model and export mode: the consumers where that model passed with
+    at least one loader. ``model`` "" (files before schema 2): every model together."""
 
     producer: str
     export: str
@@ -132,9 +137,10 @@ class CompatRange:
     newest: str | None
     not_tested: list[str]
     export_status: str = "ok"  # or why it was never exported
+    model: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "producer": self.producer,
             "export": self.export,
             "loads_in": list(self.loads_in),
@@ -143,6 +149,9 @@ class CompatRange:
             "not_tested": list(self.not_tested),
             "export_status": self.export_status,
         }
+        if self.model:
+            data["model"] = self.model
+        return data
 
     @classmethod
     def read(cls, f: Fields) -> CompatRange:
@@ -154,6 +163,7 @@ class CompatRange:
             f.opt_text("newest"),
             f.texts("not_tested"),
             f.text("export_status", "ok"),
+            f.text("model", ""),
         )
 
 
@@ -273,10 +283,11 @@ class ResultsDocument:
         """Validate a parsed results.json once; DocumentError names ``source`` and the key."""
         f = Fields(data, source)
         version = f.integer("schema_version")
-        if version != RESULT_SCHEMA_VERSION:
-            f.fail("schema_version", f"{version} is not a schema this harness reads ({RESULT_SCHEMA_VERSION})")
+        if version not in READS:
+            f.fail("schema_version", f"{version} is not a schema this harness reads ({', '.join(map(str, READS))})")
         runtimes = f.children("runtimes", RuntimeEntry.read, required=True)
-        cells = f.children("cells", Cell.read, required=True)
+        logs = f.texts("logs")
+        cells = f.children("cells", lambda c: Cell.read(c, logs), required=True)
         has = f.data.get
         trend = f.mapping("trend") or {}
         return cls(
@@ -319,4 +330,23 @@ def read_document(path: Path) -> ResultsDocument:
 
 def write_document(doc: ResultsDocument, path: Path) -> None:
     """Atomically, as strict JSON (a NaN anywhere is a bug upstream and fails here)."""
-    write_json_atomic(path, doc.to_json())
+    write_text_atomic(path, document_text(doc))
+
+
+def document_text(doc: ResultsDocument) -> str:
+    """results.json as schema 2 writes it: the sections indented, then ``logs`` (every log
+    two or more cells share, once) and ``cells``, one compact line per cell, whose ``log``
+    is its own text or the index of a shared one. Linear in the cells with a small constant."""
+    data = doc.to_json()
+    cells = data.pop("cells")
+    data["schema_version"] = RESULT_SCHEMA_VERSION
+    repeated = collections.Counter(c["log"] for c in cells if c["log"])
+    shared = {text: n for n, text in enumerate(t for t, times in repeated.items() if times > 1)}
+    line = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False, default=str).encode
+    rows = [line({**c, "log": shared.get(c["log"], c["log"])}) for c in cells]
+    logs = [json.dumps(text, allow_nan=False) for text in shared]
+    head = to_json_text(data)
+    return "".join(
+        [head[: head.rindex("}")].rstrip(), ',\n "logs": [\n  ', ",\n  ".join(logs), "\n ],\n"]
+        + [' "cells": [\n', ",\n".join(rows), "\n ]\n}\n"]
+    )

@@ -1,4 +1,5 @@
 """Helpers shared by the in-runtime entry points (Python 3.7+, stdlib + numpy)."""
+import collections
 import json
 import os
 import sys
@@ -33,6 +34,24 @@ def exception_record(exc):
     if summary.startswith(name + ":"):
         return {"error": summary, "log": log}
     return {"error": "%s: %s" % (name, summary), "log": log}
+
+
+def scene_of(key):
+    """(name, k) of an input.npz key: "image@2" is "image" of scene 2, "image" scene 0."""
+    name, sep, k = key.rpartition("@")
+    if sep and name and k.isdigit():
+        return name, int(k)
+    return key, 0
+
+
+def scenes_of(feeds):
+    """input.npz's feeds grouped by scene: [(k, {name: array})], each scene's feeds in the
+    file's (the program's) order. A user's model without "@k" keys is one scene."""
+    grouped = {}
+    for key in feeds:
+        name, k = scene_of(key)
+        grouped.setdefault(k, []).append((name, feeds[key]))
+    return [(k, collections.OrderedDict(grouped[k])) for k in sorted(grouped)]
 
 
 def read_json(path):

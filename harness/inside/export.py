@@ -40,9 +40,10 @@ def train(spec):
 
 def train_tiny(spec):
     paddle.seed(spec["seed"])
-    model = models.build_model(spec["model"])
+    dynamic = bool(spec.get("dynamic_size"))
+    model = models.build_model(spec["model"], dynamic)
     started = time.time()
-    losses = models.train(model, spec["model"], spec["steps"], spec["seed"])
+    losses = models.train(model, spec["model"], spec["steps"], spec["seed"], dynamic)
     os.makedirs(spec["out_dir"], exist_ok=True)
     paddle.save(model.state_dict(), os.path.join(spec["out_dir"], "weights.pdparams"))
     write_json_atomic(os.path.join(spec["out_dir"], "train.json"), {
@@ -108,32 +109,42 @@ def program_of(files):
     return None, None
 
 
-def save_reference(model, name, out_dir):
-    """The producer's own dygraph outputs on the fixed input: what consumers must match."""
-    feeds = models.fixed_input(name)
+def save_reference(model, name, out_dir, dynamic_size=False):
+    """The producer's own dygraph outputs on the fixed scenes: what consumers must match.
+    input.npz holds "image" (scene 0), "image@1", ...; reference.npz "output_i" and
+    "output_i@k" the same way; truth.json what each scene holds, for the host's check
+    that the reference itself is sane."""
+    feeds = models.fixed_input(name, dynamic_size)
     numpy.savez(os.path.join(out_dir, "input.npz"), **feeds)
-    outputs = model(*[paddle.to_tensor(feeds[k]) for k in sorted(feeds)])
-    arrays = [o.numpy() for o in outputs]
-    numpy.savez(os.path.join(out_dir, "reference.npz"), **{"output_%d" % i: a for i, a in enumerate(arrays)})
+    arrays = {}
+    for k in range(len(feeds)):
+        outputs = model(paddle.to_tensor(feeds[models.scene_key("image", k)]))
+        for i, o in enumerate(outputs):
+            arrays[models.scene_key("output_%d" % i, k)] = o.numpy()
+    numpy.savez(os.path.join(out_dir, "reference.npz"), **arrays)
+    write_json_atomic(os.path.join(out_dir, "truth.json"), {"scenes": models.truth(name, dynamic_size)})
 
 
 def export_tiny(spec, record, caps):
     mode, name, out_dir = spec["mode"], spec["model"], spec["out_dir"]
-    model = models.build_model(name)
+    dynamic = bool(spec.get("dynamic_size"))
+    model = models.build_model(name, dynamic)
     model.set_state_dict(paddle.load(spec["weights"]))
     model.eval()
-    save_reference(model, name, out_dir)
+    record["stage"] = "reference"
+    save_reference(model, name, out_dir, dynamic)
     kwargs = to_static_kwargs(mode, caps)
     record["to_static_kwargs"] = kwargs
+    record["input_spec"] = {s.name: [list(s.shape), s.name] for s in models.input_spec(name, dynamic)}
     record["stage"] = "to_static"
-    static = paddle.jit.to_static(model, input_spec=models.input_spec(name), **kwargs)
+    static = paddle.jit.to_static(model, input_spec=models.input_spec(name, dynamic), **kwargs)
     record["static_function"] = type(static.forward).__name__
     if mode.get("read_main_program"):
         # PaddleDetection's export reads the program to prune its input spec.
         record["stage"] = "main_program"
         static.forward.main_program
     record["stage"] = "jit.save"
-    paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=models.input_spec(name))
+    paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=models.input_spec(name, dynamic))
 
 
 def export_ppdet(spec, record, caps):

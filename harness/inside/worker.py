@@ -3,7 +3,8 @@
 Protocol (JSON lines, version PROTOCOL_VERSION): the worker sends {"event": "ready"}
 once paddle is imported; for each task line it sends {"event": "start", "id": ...}
 *before* touching the export, so a death by signal is pinned on the right cell, then
-one of {"event": "done", "id", "ok", "stage", "outputs": [...]},
+one of {"event": "done", "id", "ok", "stage", "outputs": [...]} (each output with the
+scene it answers: input.npz's "x@k" feeds are scene k, run after scene 0's "x"),
 {"event": "crashed", "id", "signal"} or {"event": "timeout", "id"}.
 The host judges outputs; the worker never decides pass or fail.
 
@@ -11,6 +12,7 @@ Where the OS can fork, each task runs in a child forked from the worker after pa
 is imported: a loader that segfaults kills only that child (no new `import paddle`,
 which costs seconds), and no cell sees state an earlier cell left behind.
 """
+import collections
 import json
 import os
 import signal
@@ -22,7 +24,7 @@ import numpy.random  # noqa: F401
 import paddle
 
 from harness.inside import PROTOCOL_VERSION
-from harness.inside.common import exception_record, protocol_channel
+from harness.inside.common import exception_record, protocol_channel, scenes_of
 
 
 def predictor_runner(task):
@@ -69,9 +71,10 @@ def jit_load_runner(task):
 RUNNERS = {"predictor": predictor_runner, "jit_load": jit_load_runner}
 
 
-def encode(name, array):
+def encode(name, array, scene=0):
     array = numpy.asarray(array)
-    return {"name": name, "dtype": str(array.dtype), "shape": list(array.shape), "data": array.ravel().tolist()}
+    return {"name": name, "scene": scene, "dtype": str(array.dtype), "shape": list(array.shape),
+            "data": array.ravel().tolist()}
 
 
 def peak_rss_mb():
@@ -92,10 +95,15 @@ def run_task(task):
         reply["load_s"] = time.time() - started
         reply["stage"] = "run"
         with numpy.load(task["input"]) as data:
-            feeds = {k: data[k] for k in data.files}
-        outputs = runner(feeds)
+            feeds = collections.OrderedDict((k, data[k]) for k in data.files)
+        # One run per scene ("image", "image@1", ...); scene k's outputs are named "<name>@k".
+        encoded = []
+        for k, scene in scenes_of(feeds):
+            reply["scene"] = k
+            encoded += [encode(n if k == 0 else "%s@%d" % (n, k), a, k) for n, a in runner(scene)]
+        reply.pop("scene", None)
         reply["run_s"] = time.time() - started - reply["load_s"]
-        reply["outputs"] = [encode(n, a) for n, a in outputs]
+        reply["outputs"] = encoded
         reply["ok"], reply["stage"] = True, None
     except Exception as exc:  # a load/run failure is a cell state
         reply.update(exception_record(exc))

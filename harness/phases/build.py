@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from dataclasses import asdict
 
@@ -14,6 +15,7 @@ from harness.document.cell import clip, first_line
 from harness.errors import RuntimeUnavailable
 from harness.phases.context import RunContext
 from harness.runtimes import inside_code
+from harness.runtimes.backend import Prepared
 from harness.store.files import digest
 from harness.store.state import RuntimeRecord, RuntimeState, write_state
 
@@ -37,26 +39,58 @@ def build(ctx: RunContext, rt: Runtime, build_gpu: bool = False) -> RuntimeRecor
 
 def _prepare(ctx: RunContext, rt: Runtime) -> RuntimeRecord:
     try:
-        ctx.backend.prepare(rt)
+        built = ctx.backend.prepare(rt)
     except RuntimeUnavailable as exc:
         return RuntimeRecord(rt.id, RuntimeState.UNAVAILABLE, str(exc))
     identity = digest(ctx.backend.name, ctx.backend.identity(rt), inside_code.code_hash())
     before = ctx.state(rt.id)
     if before.ready and before.identity == identity:
         # The same build as last time: its fingerprint still holds, no need to import paddle again.
-        return dataclasses.replace(before, reason="")
+        return _with_image(dataclasses.replace(before, reason=""), built)
     probed = _probe(ctx, rt)
-    return dataclasses.replace(probed, identity=identity) if probed.ready else probed
+    return _with_image(dataclasses.replace(probed, identity=identity) if probed.ready else probed, built)
+
+
+def _with_image(record: RuntimeRecord, built: Prepared | None) -> RuntimeRecord:
+    """The image's size, and how long building it took when this build made it (else what
+    was recorded for the same image before)."""
+    if built is None:
+        return record
+    build_s = built.image_build_s if built.image_build_s is not None else record.image_build_s
+    return dataclasses.replace(record, image_size=built.image_size, image_build_s=build_s)
 
 
 def _probe(ctx: RunContext, rt: Runtime) -> RuntimeRecord:
     res = ctx.backend.run(rt, [*INSIDE, "probe"], timeout=ctx.matrix.timeouts.worker_start_s)
     if not res.ok:
         why = f"died by {res.signal_name}" if res.signal_name else "failed"
-        reason = f"paddle installs but `import paddle` {why}:\n{clip(res.stderr, 4000)}"
-        return RuntimeRecord(rt.id, RuntimeState.UNAVAILABLE, reason)
+        cause = import_cause(res.stderr)
+        reason = f"paddle installs but `import paddle` {why}" + (f": {cause}" if cause else "")
+        return RuntimeRecord(rt.id, RuntimeState.UNAVAILABLE, f"{reason}:\n{clip(res.stderr, 4000)}")
     fingerprint = json.loads(res.stdout.strip().splitlines()[-1])
     if rt.device == "gpu" and (no_gpu := ctx.backend.gpu_problem()):
         reason = f"{no_gpu} (built, but nothing to run it on here)"
         return RuntimeRecord(rt.id, RuntimeState.SKIPPED, reason, fingerprint=fingerprint)
     return RuntimeRecord(rt.id, RuntimeState.READY, fingerprint=fingerprint)
+
+
+# Why a wheel that installs cannot import here, for the causes seen on these machines.
+_IMPORT_CAUSES = (
+    (
+        re.compile(r"undefined symbol: _dl_sym, version GLIBC_PRIVATE"),
+        "this wheel needs glibc < 2.34 and this system's is newer (undefined symbol _dl_sym, version "
+        "GLIBC_PRIVATE); run it on the docker backend, whose python:3.9-slim base is Debian bullseye (glibc 2.31)",
+    ),
+    (
+        re.compile(r"(lib(?:cudart|cublas|cudnn|cufft|curand|cusolver)[\w.]*\.so[\d.]*): cannot open shared object"),
+        "the wheel needs the CUDA runtime library {0}, which nothing installed here provides",
+    ),
+)
+
+
+def import_cause(stderr: str) -> str:
+    for pattern, text in _IMPORT_CAUSES:
+        found = pattern.search(stderr)
+        if found:
+            return text.format(*found.groups())
+    return ""

@@ -15,6 +15,7 @@ from harness.document.cell import clip, first_line
 from harness.phases.build import INSIDE
 from harness.phases.context import RunContext
 from harness.phases.extras import model_extras
+from harness.phases.reference import check_export
 from harness.runtimes import inside_code
 from harness.runtimes.seam import Completed
 from harness.store.exports import files_sha256, read_export
@@ -46,7 +47,9 @@ def _cached(path: Path, key: str) -> dict[str, Any] | None:
 def train_model(ctx: RunContext, rt: Runtime, model: Model) -> dict[str, Any]:
     """Train once per (runtime, model); every export mode of that pair uses these weights."""
     out = ctx.ws.model_dir(rt.id, model.id)
-    key = digest(ctx.state(rt.id).fingerprint, inside_code.code_hash(), asdict(model))
+    # The reference floor is checked after the export: changing it re-checks, never retrains.
+    trains = {k: v for k, v in asdict(model).items() if k != "reference_floor"}
+    key = digest(ctx.state(rt.id).fingerprint, inside_code.code_hash(), trains)
     record_path = out / "train.result.json"
     cached = _cached(record_path, key)
     if cached is not None:
@@ -55,7 +58,8 @@ def train_model(ctx: RunContext, rt: Runtime, model: Model) -> dict[str, Any]:
     if extras.error:  # not written down: the next run tries the install again
         return {"key": digest(key, extras.error), "ok": False, "stage": "requires", **extras.failure()}
     out.mkdir(parents=True, exist_ok=True)
-    spec = {"model": model.id, "family": model.family, "steps": model.train_steps, "seed": model.seed}
+    spec = {"model": model.id, "family": model.family, "steps": model.train_steps, "seed": model.seed,
+            "dynamic_size": model.dynamic_size}
     write_json_atomic(out / "train.spec.json", {**spec, "out_dir": str(out)})
     (out / "train.json").unlink(missing_ok=True)  # an error it holds must be this run's
     console.say(f"[export {rt.id}] training {model.id}")
@@ -129,13 +133,16 @@ def export_one(
         return out
     spec_path = out.parent / f"{out.name}.spec.json"
     weights = ctx.ws.model_dir(weights_from or rt.id, model.id) / "weights.pdparams"
-    spec = {"model": model.id, "family": model.family, "mode": asdict(mode), "out_dir": str(out)}
+    spec = {"model": model.id, "family": model.family, "mode": asdict(mode), "out_dir": str(out),
+            "dynamic_size": model.dynamic_size}
     write_json_atomic(spec_path, {**spec, "weights": str(weights)})
     env = {**export_env(mode), **extras.env()}
     res = ctx.backend.run(rt, export_args(spec_path), timeout=ctx.matrix.timeouts.export_s, env=env)
     command = ctx.backend.describe(rt, export_args(spec_path), env=env)
     record = read_export(out)
     if record is not None:
+        if record["status"] == "ok":
+            check_reference(record, out, ctx.ws.model_dir(weights_from or rt.id, model.id) / "train.json", model)
         # What the producer wrote, by content: a cached verdict is re-used only for these bytes.
         record.update(key=key, stderr=clip(res.stderr), command=command, content=files_sha256(out))
         write_json_atomic(record_path, record)
@@ -146,6 +153,16 @@ def export_one(
         record = {"status": status}
     console.say(f"[export {rt.id}] {model.id} {out.name}: {record['status']}")
     return out
+
+
+def check_reference(record: dict[str, Any], out: Path, train_record: Path, model: Model) -> None:
+    """The reference must be sane before any consumer is compared with it (see
+    harness.phases.reference); one that is not makes the export export_failed at the
+    `reference` stage, with the numbers."""
+    check = check_export(out, train_record, model.reference_floor)
+    record["reference_check"] = check.numbers
+    if not check.ok:
+        record.update(status="export_failed", stage="reference", error=check.error)
 
 
 def export_args(spec_path: Path) -> list[str]:

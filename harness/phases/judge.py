@@ -1,5 +1,7 @@
 """Judge phase: a worker's outcome for one cell becomes that cell's Result. Outputs are
-compared on the host with the producer's reference (harness.phases.verdict)."""
+compared on the host with the producer's reference (harness.phases.verdict), scene by
+scene: reference.npz holds "output_i" for the first scene and "output_i@k" for scene k,
+and the worker tags each output with the scene it answers."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 from harness.config.matrix import Matrix
 from harness.document.cell import CellKey, Result, Stage, Status, clip, first_line
 from harness.phases.export import crash_line
-from harness.phases.verdict import judge
+from harness.phases.verdict import judge_scenes, scene_of
 from harness.runtimes.worker_client import Outcome
 
 
@@ -27,6 +29,8 @@ def to_result(matrix: Matrix, key: CellKey, outcome: Outcome, command: str, refe
     reply = outcome.reply
     details.update({k: reply[k] for k in ("config_calls", "load_s", "run_s", "peak_rss_mb") if k in reply})
     if not reply["ok"]:
+        if reply.get("scene"):  # scene 0 ran; a later scene (another input size, say) did not
+            details["failed_scene"] = reply["scene"]
         return Result.for_cell(
             key,
             Status.LOAD_FAILED if reply["stage"] == "load" else Status.RUN_FAILED,
@@ -61,12 +65,44 @@ def decode_outputs(reply: dict[str, Any]) -> list[np.ndarray]:
     return [np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"]) for o in reply["outputs"]]
 
 
+def output_scenes(reply: dict[str, Any]) -> list[list[np.ndarray]]:
+    """The consumer's outputs per scene, in its order (an output without a scene is scene 0)."""
+    grouped: dict[int, list[np.ndarray]] = {}
+    for o, array in zip(reply["outputs"], decode_outputs(reply)):
+        grouped.setdefault(int(o.get("scene", 0)), []).append(array)
+    return [grouped[k] for k in sorted(grouped)] or [[]]
+
+
+def reference_scenes(reference: Path) -> list[list[np.ndarray]]:
+    """reference.npz per scene: "output_0".."output_n" (scene 0), "output_0@k".. (scene k)."""
+    grouped: dict[int, dict[int, np.ndarray]] = {}
+    with np.load(reference) as ref:
+        for name in ref.files:
+            base, k = scene_of(name)
+            grouped.setdefault(k, {})[int(base.rpartition("_")[2])] = ref[name]
+    return [[grouped[k][i] for i in sorted(grouped[k])] for k in sorted(grouped)]
+
+
+def scene_labels(inputs: Path) -> list[str]:
+    """"96x96" per scene: the height and width of each scene's first image-like input."""
+    if not inputs.exists():
+        return []
+    labels: dict[int, str] = {}
+    with np.load(inputs) as data:
+        for name in data.files:
+            _, k = scene_of(name)
+            shape = data[name].shape
+            if k not in labels and len(shape) == 4:
+                labels[k] = f"{shape[2]}x{shape[3]}"
+    return [labels.get(k, "") for k in range(max(labels, default=-1) + 1)]
+
+
 def judged(
     matrix: Matrix, key: CellKey, reply: dict[str, Any], details: dict[str, Any], duration: float, reference: Path
 ) -> Result:
-    with np.load(reference) as ref:
-        expected = [ref[f"output_{i}"] for i in range(len(ref.files))]
-    verdict = judge(expected, decode_outputs(reply), matrix.tolerances)
+    expected = reference_scenes(reference)
+    labels = scene_labels(reference.parent / "input.npz") if len(expected) > 1 else []
+    verdict = judge_scenes(expected, output_scenes(reply), matrix.tolerances, labels)
     details.update(verdict.details)
     details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
     return Result.for_cell(

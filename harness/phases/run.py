@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.document.cell import first_line
 from harness.phases.build import build
 from harness.phases.context import RunContext, parallel
 from harness.phases.export import export_runtime
@@ -13,3 +14,12 @@ def run_all(ctx: RunContext, jobs: int, build_gpu: bool = False, reuse: bool = T
     parallel(runtimes, lambda rt: build(ctx, rt, build_gpu), jobs)
     parallel(runtimes, lambda rt: export_runtime(ctx, rt), jobs)
     parallel(runtimes, lambda rt: load_runtime(ctx, rt, reuse), jobs)
+
+
+def nothing_built(ctx: RunContext) -> list[str]:
+    """When no runtime of the run ended ready (a skipped GPU runtime was not built either):
+    one line per runtime with the first line of its reason. [] when any runtime is ready."""
+    records = [ctx.state(rt.id) for rt in ctx.matrix.runtimes]
+    if any(r.ready for r in records):
+        return []
+    return [f"{r.id}: {r.state.value}: {first_line(r.reason) or 'no reason recorded'}" for r in records]

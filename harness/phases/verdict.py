@@ -5,6 +5,10 @@ label, score, x1, y1, x2, y2 plus a box count) are compared box by box, matched 
 IoU within the same label, so a consumer that orders equal-score boxes differently
 still passes while one that drops, adds or moves a box does not.
 
+An export is judged on a few fixed scenes (input.npz's "image", "image@1", ...): each scene
+is judged on its own (judge) and the verdicts combined (judge_scenes): any scene that
+mismatches makes the cell a mismatch naming that scene.
+
 Non-finite values (NaN, inf) never pass, in the reference or in the consumer's outputs:
 every comparison with NaN is false, so without an explicit check a NaN score would be
 "within tolerance". The numbers a verdict carries describe only what was compared, and
@@ -228,3 +232,77 @@ def _detection_problem(
     if len(outputs) > 1 and outputs[1].size == 1 and int(outputs[1].ravel()[0]) != len(out):
         return f"bbox_num says {int(outputs[1].ravel()[0])}, the bbox output has {len(out)} detections"
     return ""
+
+
+# ---------------------------------------------------------------- scenes
+# How the numbers of every scene add up to the cell's: counts add, differences take the
+# largest, IoUs the smallest.
+_SUMMED = (
+    "reference_boxes",
+    "consumer_boxes",
+    "matched",
+    "unmatched_reference",
+    "unmatched_consumer",
+    "nonfinite_consumer",
+    "nonfinite_reference",
+)
+_LARGEST = ("max_score_diff", "max_box_diff")
+_SMALLEST = ("min_iou",)
+
+
+def scene_of(key: str) -> tuple[str, int]:
+    """(name, k) of a scene-suffixed key: "output_0@2" is output_0 of scene 2; no suffix: scene 0."""
+    name, sep, k = key.rpartition("@")
+    if sep and name and k.isdigit():
+        return name, int(k)
+    return key, 0
+
+
+def judge_scenes(
+    reference: list[list[np.ndarray]], outputs: list[list[np.ndarray]], tol: Tolerances, labels: list[str] | None = None
+) -> Verdict:
+    """Every scene judged with `judge`, then combined: the worst status, the first
+    mismatching scene's error named by its scene (and how many others mismatch), the
+    numbers added up over the scenes, one entry per scene in details["scenes"]; max_abs_diff
+    the largest of the scenes' (None when no scene compared anything). One scene: exactly
+    `judge`'s verdict."""
+    if len(reference) == 1 and len(outputs) == 1:
+        return judge(reference[0], outputs[0], tol)
+    inputs = [labels[k] if labels and k < len(labels) else "" for k in range(len(reference))]
+    if len(outputs) != len(reference):
+        error = f"the consumer answered {len(outputs)} scenes, the reference has {len(reference)}"
+        counts = {"scenes_reference": len(reference), "scenes_consumer": len(outputs)}
+        return Verdict(Status.MISMATCH, error, None, counts)
+    verdicts = [judge(r, o, tol) for r, o in zip(reference, outputs)]
+    failed = [k for k, v in enumerate(verdicts) if v.status is not Status.PASS]
+    details = combine_details([v.details for v in verdicts])
+    details["scenes"] = [
+        {"scene": k, "input": inputs[k], "status": v.status.value, "error": v.error, "max_abs_diff": v.max_abs_diff}
+        | v.details
+        for k, v in enumerate(verdicts)
+    ]
+    worst = _largest(v.max_abs_diff for v in verdicts)
+    if not failed:
+        return Verdict(Status.PASS, max_abs_diff=worst, details=details)
+    first = failed[0]
+    error = f"scene {first}" + (f" ({inputs[first]})" if inputs[first] else "") + f": {verdicts[first].error}"
+    if len(failed) > 1:
+        error += f" (and {len(failed) - 1} more of {len(verdicts)} scenes)"
+    return Verdict(Status.MISMATCH, error, worst, details)
+
+
+def combine_details(per_scene: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cell's numbers from its scenes' (only the keys every scene has)."""
+    combined: dict[str, Any] = {}
+    for key in _SUMMED + _LARGEST + _SMALLEST:
+        if not per_scene or not all(key in d for d in per_scene):
+            continue
+        values = [d[key] for d in per_scene]
+        if key in _SUMMED:
+            combined[key] = sum(values)
+        elif key in _LARGEST:
+            combined[key] = _largest(values)
+        else:
+            present = [v for v in values if v is not None]
+            combined[key] = min(present) if present else None
+    return combined

@@ -36,10 +36,10 @@ from harness.document.results import (
     Tolerances,
     Transitions,
     Workaround,
+    count_shown,
 )
 from harness.report import expectations
 from harness.report.compat import compat_ranges
-from harness.report.frame import cell_frame, shown_counts
 from harness.store.exports import RECORD, read_export
 from harness.store.files import CorruptState, read_json_object
 from harness.store.layout import Workspace
@@ -81,7 +81,6 @@ def assemble(
     shown, stale = expectations.apply(judged, rules, today or datetime.date.today())
     model_ids = list(models) if models is not None else [m.id for m in matrix.models]
     modes = list(export_modes) if export_modes is not None else [mode_entry(m) for m in matrix.export_modes]
-    frame = cell_frame(shown)
     return ResultsDocument(
         schema_version=RESULT_SCHEMA_VERSION,
         generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -93,11 +92,11 @@ def assemble(
         export_modes=modes,
         loaders=[LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim) for ld in matrix.loaders],
         tolerances=Tolerances(**{k: getattr(matrix.tolerances, k) for k in Tolerances.NAMES}),
-        summary=shown_counts(frame),
+        summary=count_shown(shown),
         stale_expectations=stale,
         infra=Infra.of(runtimes, shown),
         exports=list(exports),
-        compat_ranges=compat_ranges(runtimes, model_ids, [m.id for m in modes], frame),
+        compat_ranges=compat_ranges(runtimes, model_ids, [m.id for m in modes], shown),
         transitions=Transitions(),
         trend={},
         cells=shown,
@@ -124,7 +123,7 @@ def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -
     for problem in recorded.problems:
         console.warn(problem)
     keys = planned_cells(matrix)
-    results = [with_repro(recorded.cells.get(key) or unrecorded(ws, key)) for key in keys]
+    results = [recorded.cells.get(key) or unrecorded(ws, key) for key in keys]
     runtimes = [_runtime(ws, rt) for rt in matrix.runtimes]
     return assemble(
         matrix=matrix,
@@ -147,10 +146,6 @@ def unrecorded(ws: Workspace, key: CellKey) -> Result:
         stage=Stage.LOAD,
         error=f"no result recorded: the load phase for {key.consumer} did not run or was interrupted",
     )
-
-
-def with_repro(result: Result) -> Result:
-    return replace(result, details={**result.details, "repro": repro_command(result.key)})
 
 
 def repro_command(key: CellKey) -> str:
@@ -228,9 +223,10 @@ def read_exports(matrix: Matrix, ws: Workspace) -> list[ExportEntry]:
 def read_diagnoses(ws: Workspace, keys: Sequence[CellKey]) -> dict[CellKey, Diagnosis]:
     """Workarounds tried by `diagnose`, by cell; an unreadable record is named and skipped."""
     found = {}
+    present = {p.name for p in (ws.root / "diagnoses").glob("*.json")}  # one listing, not a stat per cell
     for key in keys:
         path = ws.root / "diagnoses" / f"{key.slug}.json"
-        if not path.exists():
+        if path.name not in present:
             continue
         try:
             f = Fields(read_json_object(path), str(path))

@@ -1,20 +1,22 @@
-"""Where do exports load? For each producer and export mode, the consumer runtimes in which
-every model passed with at least one loader, oldest Paddle first.
+"""Where do exports load? For each producer, model and export mode, the consumer runtimes
+in which that model's export passed with at least one loader, oldest Paddle first.
 
+Per model on purpose: one model's failure never hides where another model's export loads.
 Computed over the producers the cells actually name: the ready runtimes among them (oldest
 first), then any producer that is not a runtime at all (a `check` report's user export).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import pandas as pd
+from collections.abc import Iterable, Sequence
 
 from harness.config.versions import version_key
 from harness.document.cell import Stage, Status
-from harness.document.results import CompatRange, RuntimeEntry
+from harness.document.results import Cell, CompatRange, RuntimeEntry
 from harness.store.state import RuntimeState
+
+Export = tuple[str, str, str]  # (producer, model, export mode)
+EXPORT_STAGES = (Stage.EXPORT, Stage.REFERENCE)
 
 
 def by_version(runtimes: Sequence[RuntimeEntry]) -> list[RuntimeEntry]:
@@ -23,44 +25,53 @@ def by_version(runtimes: Sequence[RuntimeEntry]) -> list[RuntimeEntry]:
 
 
 def compat_ranges(
-    runtimes: Sequence[RuntimeEntry], models: Sequence[str], export_modes: Sequence[str], frame: pd.DataFrame
+    runtimes: Sequence[RuntimeEntry], models: Sequence[str], export_modes: Sequence[str], cells: Sequence[Cell]
 ) -> list[CompatRange]:
+    """One range per (producer, model, export mode) the cells name, in producer, model and
+    mode order."""
     order = by_version(runtimes)
     ready = [r.id for r in order if r.state is RuntimeState.READY]
     not_tested = [r.id for r in order if r.state is not RuntimeState.READY]
     known = {r.id for r in runtimes}
-    named = [str(p) for p in frame["producer"].drop_duplicates()]
+    named = list(dict.fromkeys(c.producer for c in cells))
     producers = [p for p in ready if p in named] + [p for p in named if p not in known]
-    loads = _passing_models(frame, models)
-    failures = _export_failures(frame)
-    wanted = len(set(models))
-    ranges = []
-    for producer in producers:
-        for mode in export_modes:
-            loads_in = [c for c in ready if loads.get((producer, mode, c), 0) >= wanted]
-            ranges.append(
-                CompatRange(
-                    producer=producer,
-                    export=mode,
-                    loads_in=loads_in,
-                    oldest=loads_in[0] if loads_in else None,
-                    newest=loads_in[-1] if loads_in else None,
-                    not_tested=not_tested,
-                    export_status=failures.get((producer, mode), "ok"),
-                )
-            )
-    return ranges
+    exports = {(c.producer, c.model, c.export) for c in cells}
+    loads = {(c.producer, c.model, c.export, c.consumer) for c in cells if c.status is Status.PASS}
+    failures = _export_failures(cells)
+    return [
+        _range((producer, model, mode), [c for c in ready if (producer, model, mode, c) in loads], not_tested, failures)
+        for producer in producers
+        for model in _ordered(models, (c.model for c in cells))
+        for mode in _ordered(export_modes, (c.export for c in cells))
+        if (producer, model, mode) in exports
+    ]
 
 
-def _passing_models(frame: pd.DataFrame, models: Sequence[str]) -> dict[tuple[str, str, str], int]:
-    """(producer, export, consumer) -> how many of the models passed there with some loader."""
-    passed = frame[(frame["status"] == Status.PASS.value) & frame["model"].isin(list(models))]
-    counts = passed.groupby(["producer", "export", "consumer"])["model"].nunique()
-    return {(str(p), str(e), str(c)): int(n) for (p, e, c), n in counts.items()}
+def _range(export: Export, loads_in: list[str], not_tested: list[str], failures: dict[Export, set[str]]) -> CompatRange:
+    producer, model, mode = export
+    return CompatRange(
+        producer=producer,
+        export=mode,
+        loads_in=loads_in,
+        oldest=loads_in[0] if loads_in else None,
+        newest=loads_in[-1] if loads_in else None,
+        not_tested=not_tested,
+        export_status=", ".join(sorted(failures.get(export, ()))) or "ok",
+        model=model,
+    )
 
 
-def _export_failures(frame: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """Why a mode loads nowhere matters: never exported is not the same as unloadable."""
-    failed = frame[frame["stage"] == Stage.EXPORT.value]
-    statuses = failed.groupby(["producer", "export"])["status"].unique()
-    return {(str(p), str(e)): ", ".join(sorted(map(str, s))) for (p, e), s in statuses.items()}
+def _ordered(listed: Sequence[str], seen: Iterable[str]) -> list[str]:
+    """The listed ids, then any id only a cell names."""
+    order = list(dict.fromkeys(listed))
+    known = set(order)
+    return order + [x for x in dict.fromkeys(seen) if x not in known]
+
+
+def _export_failures(cells: Sequence[Cell]) -> dict[Export, set[str]]:
+    """Why an export loads nowhere matters: never exported is not the same as unloadable."""
+    found: dict[Export, set[str]] = {}
+    for c in cells:
+        if c.stage in EXPORT_STAGES:
+            found.setdefault((c.producer, c.model, c.export), set()).add(c.status.value)
+    return found

@@ -1,5 +1,13 @@
-"""Every report run in SQLite: runs and their cells, for night-over-night transitions
-and trends. One file (default reports/history.sqlite) that CI keeps between nights.
+"""Every report run in SQLite, for night-over-night transitions and trends. One file
+(default reports/history.sqlite) that CI keeps between nights.
+
+A run stores only the cells that changed since the previous run of the same matrix (a new
+cell, another status, shown status, difference or error, a cell that is gone), and `base`
+names that previous run; a run with no base holds the full state (the first run of a
+matrix, and every KEYFRAME_EVERY-th run, so no state is more than that many changes away).
+A run's state is its keyframe with the changes after it applied in order; slugs and errors
+are kept once in `texts`. The trend comes from per-run counts kept with each run. Runs that
+an older harness recorded (every cell of every run, in `cells`) are read as full states.
 
 A history that cannot be read (garbage bytes, a truncated copy, someone else's database)
 never stops a report: it is moved aside as history.sqlite.corrupt-<time>, a warning names
@@ -12,7 +20,7 @@ import collections
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -22,6 +30,8 @@ from harness.document.results import Cell, PreviousCell, PreviousRun, ResultsDoc
 from harness.store.files import move_aside
 
 TREND_RUNS = 14
+KEYFRAME_EVERY = 30
+RUN_COLUMNS = ("id", "matrix", "generated_at", "backend", "summary")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, matrix TEXT NOT NULL, generated_at TEXT NOT NULL, backend TEXT, summary TEXT
@@ -31,7 +41,20 @@ CREATE TABLE IF NOT EXISTS cells (
     status TEXT NOT NULL, shown_as TEXT NOT NULL, max_abs_diff REAL, error TEXT,
     PRIMARY KEY (run_id, slug)
 );
+CREATE TABLE IF NOT EXISTS texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS changes (
+    run INTEGER NOT NULL, producer INTEGER NOT NULL, model INTEGER NOT NULL, export INTEGER NOT NULL,
+    consumer INTEGER NOT NULL, loader INTEGER NOT NULL,
+    status INTEGER, shown_as INTEGER, max_abs_diff REAL, error INTEGER,
+    PRIMARY KEY (run, producer, model, export, consumer, loader)
+) WITHOUT ROWID;
 """
+# Added to an older history's runs: number (what `changes` calls the run), base (the run
+# these changes apply to; NULL: a full state), depth (changes since the keyframe), counts
+# (consumer -> shown -> cells, for the trend), format.
+ADDED = (("number", "INTEGER"), ("base", "TEXT"), ("depth", "INTEGER"), ("counts", "TEXT"), ("format", "INTEGER"))
+KEY = ("producer", "model", "export", "consumer", "loader")
+FORMAT = 2  # the run's cells are in `changes`; NULL: an older harness's full rows in `cells`
 # Statuses that are verdicts about compatibility; moves between others are infrastructure.
 VERDICTS = frozenset(FAILURES | {Status.PASS, Status.FLAKY, Status.NOT_APPLICABLE})
 FAILING = frozenset(s.value for s in FAILURES)
@@ -40,6 +63,9 @@ TRANSIENT = ("database is locked", "unable to open", "disk I/O error", "readonly
 # Runs recorded in the same second (or a rebuilt run, re-recorded) are ordered by when they were recorded.
 LATEST_FIRST = "ORDER BY generated_at DESC, rowid DESC"
 
+Key = tuple[str, str, str, str, str]  # producer, model, export, consumer, loader
+State = tuple[str, str, "float | None", str]  # status, shown_as, max_abs_diff, error
+
 
 @dataclasses.dataclass(frozen=True)
 class Before:
@@ -47,6 +73,17 @@ class Before:
 
     run: PreviousRun
     cells: dict[str, PreviousCell]
+    states: dict[Key, State] = dataclasses.field(default_factory=dict, repr=False)
+    depth: int = 0
+
+
+def state_of(cell: Cell) -> State:
+    diff = None if cell.max_abs_diff is None else float(f"{cell.max_abs_diff:.6g}")
+    return (cell.status.value, cell.shown_as, diff, cell.error)
+
+
+def key_of(cell: Cell) -> Key:
+    return (cell.producer, cell.model, cell.export, cell.consumer, cell.loader)
 
 
 class History:
@@ -55,60 +92,157 @@ class History:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db, db:
             db.executescript(SCHEMA)
+            columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+            if not set(RUN_COLUMNS) <= set(columns):
+                raise sqlite3.DatabaseError(f"not a history of this harness (table runs has {', '.join(columns)})")
+            for name, kind in ADDED:
+                if name not in columns:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=30)) as db:
             yield db
 
-    def record(self, doc: ResultsDocument) -> None:
-        """Store this run; recording the same run id again replaces it (a rebuilt report)."""
+    def record(self, doc: ResultsDocument, before: Before | None) -> None:
+        """Store this run as its changes since ``before`` (the previous run); recording the
+        same run id again replaces it (a rebuilt report), unless a later run builds on it."""
         run = doc.run.id
-        rows = [(run, c.slug, c.consumer, c.status.value, c.shown_as, c.max_abs_diff, c.error) for c in doc.cells]
+        now = {key_of(c): state_of(c) for c in doc.cells}
+        counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for c in doc.cells:
+            counts[c.consumer][c.shown_as] += 1
+        keyframe = before is None or before.depth + 1 >= KEYFRAME_EVERY
+        old = {} if keyframe or before is None else before.states
+        rows = [(key, state) for key, state in now.items() if old.get(key) != state]
+        gone = [key for key in old if key not in now]
+        if len(rows) + len(gone) > len(now) // 2:  # more changed than not: a full state is smaller
+            keyframe, rows, gone = True, list(now.items()), []
         with self._db() as db, db:
+            if db.execute("SELECT 1 FROM runs WHERE base = ? AND id != ?", (run, run)).fetchone():
+                return  # a later run's changes are relative to this one: keep it as it is
+            replaced = db.execute("SELECT number FROM runs WHERE id = ?", (run,)).fetchone()
+            if replaced is not None:
+                db.execute("DELETE FROM changes WHERE run = ?", replaced)
             db.execute("DELETE FROM cells WHERE run_id = ?", (run,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run,))
+            number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM runs").fetchone()[0]
+            text = _Texts(db)
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-                (run, doc.matrix, doc.generated_at, doc.backend, json.dumps(doc.summary)),
+                "INSERT INTO runs (id, matrix, generated_at, backend, summary, number, base, depth, counts, format) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    doc.matrix,
+                    doc.generated_at,
+                    doc.backend,
+                    json.dumps(doc.summary),
+                    number,
+                    None if keyframe or before is None else before.run.id,
+                    0 if keyframe or before is None else before.depth + 1,
+                    json.dumps({k: dict(v) for k, v in counts.items()}),
+                    FORMAT,
+                ),
             )
-            db.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(number, *map(text, key), text(s[0]), text(s[1]), s[2], text(s[3])) for key, s in rows]
+                + [(number, *map(text, key), None, None, None, None) for key in gone],
+            )
 
     def previous(self, matrix: str, run_id: str) -> Before | None:
         """The latest earlier run of the same matrix file, with its cells by slug."""
         with self._db() as db:
             row = db.execute(
-                f"SELECT id, generated_at FROM runs WHERE matrix = ? AND id != ? {LATEST_FIRST} LIMIT 1",
+                f"SELECT id, generated_at, depth FROM runs WHERE matrix = ? AND id != ? {LATEST_FIRST} LIMIT 1",
                 (matrix, run_id),
             ).fetchone()
             if row is None:
                 return None
-            rows = db.execute(
-                "SELECT slug, status, shown_as, max_abs_diff, error FROM cells WHERE run_id = ?", (row[0],)
-            ).fetchall()
+            states = self._state(db, row[0])
         known = {s.value for s in Status}
         # A status this harness no longer knows cannot be compared with: that cell has no transition.
-        cells = {slug: PreviousCell(Status(st), sh, d, e) for slug, st, sh, d, e in rows if st in known}
-        return Before(PreviousRun(row[0], row[1]), cells)
+        cells = {"__".join(k): PreviousCell(Status(s[0]), s[1], s[2], s[3]) for k, s in states.items() if s[0] in known}
+        return Before(PreviousRun(row[0], row[1]), cells, states, row[2] or 0)
+
+    def _state(self, db: sqlite3.Connection, run_id: str) -> dict[Key, State]:
+        """A run's full state: its keyframe, then every run's changes after it, in order."""
+        chain = []
+        at: str | None = run_id
+        while at is not None:
+            found = db.execute("SELECT base, format, number FROM runs WHERE id = ?", (at,)).fetchone()
+            if found is None:
+                break
+            chain.append((at, found[1], found[2]))
+            at = found[0]
+        texts = dict(db.execute("SELECT id, text FROM texts"))
+        states: dict[Key, State] = {}
+        for run, fmt, number in reversed(chain):
+            if fmt is None:  # an older harness's run: every cell, by slug, as text
+                rows = db.execute(
+                    "SELECT slug, status, shown_as, max_abs_diff, error FROM cells WHERE run_id = ?", (run,)
+                )
+                states = {
+                    _key(parts): (st, sh, d, e or "")
+                    for slug, st, sh, d, e in rows
+                    if len(parts := slug.split("__")) == 5
+                }
+                continue
+            for *ids, st, sh, d, e in db.execute(
+                f"SELECT {', '.join(KEY)}, status, shown_as, max_abs_diff, error FROM changes WHERE run = ?", (number,)
+            ):
+                key = _key(texts[n] for n in ids)
+                if st is None:
+                    states.pop(key, None)
+                else:
+                    states[key] = (texts[st], texts[sh], d, texts[e])
+        return states
 
     def trend(self, matrix: str, last: int = TREND_RUNS) -> dict[str, list[TrendPoint]]:
         """Per consumer runtime: counts per shown status over the last runs, oldest first."""
         with self._db() as db:
             runs = db.execute(
-                f"SELECT id, generated_at FROM runs WHERE matrix = ? {LATEST_FIRST} LIMIT ?", (matrix, last)
+                f"SELECT id, generated_at, counts FROM runs WHERE matrix = ? {LATEST_FIRST} LIMIT ?", (matrix, last)
             ).fetchall()[::-1]
-            counts = db.execute(
-                f"SELECT run_id, consumer, shown_as, COUNT(*) FROM cells WHERE run_id IN ({','.join('?' * len(runs))}) "
-                "GROUP BY run_id, consumer, shown_as",
-                [r[0] for r in runs],
-            ).fetchall()
-        per: dict[tuple[str, str], dict[str, int]] = collections.defaultdict(dict)
-        for run_id, consumer, shown, n in counts:
-            per[(run_id, consumer)][shown] = n
+            per: dict[str, dict[str, dict[str, int]]] = {}
+            for run_id, _, counts in runs:
+                per[run_id] = json.loads(counts) if counts else self._counted(db, run_id)
         trend: dict[str, list[TrendPoint]] = {}
-        for run_id, generated_at in runs:
-            for consumer in sorted(c for r, c in per if r == run_id):
-                trend.setdefault(consumer, []).append(TrendPoint(run_id, generated_at, per[(run_id, consumer)]))
+        for run_id, generated_at, _ in runs:
+            for consumer in sorted(per[run_id]):
+                trend.setdefault(consumer, []).append(TrendPoint(run_id, generated_at, per[run_id][consumer]))
         return trend
+
+    @staticmethod
+    def _counted(db: sqlite3.Connection, run_id: str) -> dict[str, dict[str, int]]:
+        """Counts of a run an older harness recorded (every cell in `cells`)."""
+        found: dict[str, dict[str, int]] = collections.defaultdict(dict)
+        rows = db.execute(
+            "SELECT consumer, shown_as, COUNT(*) FROM cells WHERE run_id = ? GROUP BY consumer, shown_as", (run_id,)
+        )
+        for consumer, shown, n in rows:
+            found[consumer][shown] = n
+        return found
+
+
+def _key(parts: Iterable[str]) -> Key:
+    p, m, e, c, ld = parts
+    return (p, m, e, c, ld)
+
+
+class _Texts:
+    """Runtime, model, mode and loader ids, statuses and errors, each stored once."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.known: dict[str, int] = {text: n for n, text in db.execute("SELECT id, text FROM texts")}
+
+    def __call__(self, text: str) -> int:
+        found = self.known.get(text)
+        if found is None:
+            cursor = self.db.execute("INSERT INTO texts (text) VALUES (?)", (text,))
+            found = self.known[text] = int(cursor.lastrowid or 0)
+        return found
 
 
 def transition(now: Cell, before: PreviousCell | None, drift: float) -> str | None:
@@ -146,7 +280,7 @@ def compare(doc: ResultsDocument, store: History, drift: float) -> ResultsDocume
             run=RunInfo(doc.run.id, before.run.id),
             transitions=Transitions(before.run, counts["newly_broken"], counts["newly_fixed"], counts["changed"]),
         )
-    store.record(doc)
+    store.record(doc, before)
     return dataclasses.replace(doc, trend=store.trend(doc.matrix))
 
 

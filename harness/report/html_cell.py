@@ -1,26 +1,27 @@
-"""One cell of the HTML report: its grid entry, tooltip and detail panel, and the export
-fingerprints the panels share (one per export, not one per cell)."""
+"""What a cell's detail panel shows, as plain data for the page's script: the evidence, what
+changed, the workarounds `diagnose` tried, the upstream report; and the export fingerprints
+and runtime fingerprints the panels share (one per export or runtime, not one per cell)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from harness.document.cell import first_line
+from harness.document.cell import FAILURES, first_line
 from harness.document.results import (
-    KEY_FIELDS,
     Cell,
     CellExpectation,
     DocumentError,
     ExportEntry,
+    LoaderEntry,
     ResultsDocument,
     RuntimeEntry,
-    Workaround,
 )
-from harness.report.styles import MISSING, TRANSITIONS, css, label, on_off, safe_link, size, value
+from harness.report.styles import on_off, safe_link, size, value
+from harness.report.upstream import upstream_sections
 
-TOOLTIP_ERROR_CHARS = 300  # a tooltip is a glance; the detail panel has the whole error
 EXPORT_DETAIL = "export_"  # what an export failure left in a cell's details
+HIDDEN_DETAILS = ("repro",)  # derived from the key; older documents stored it per cell
 Triple = tuple[str, str, str]  # (producer, model, export)
 
 
@@ -28,61 +29,32 @@ def triple(cell: Cell) -> Triple:
     return (cell.producer, cell.model, cell.export)
 
 
-def cell_view(
-    n: int, cell: Cell, runtimes: Mapping[str, RuntimeEntry], fingerprints: Mapping[Triple, dict[str, Any]]
-) -> dict[str, Any]:
-    status = cell.status.value
-    transition = transition_view(cell)
-    expectation = expectation_view(cell.expectation) if cell.expectation else None
-    fingerprint = fingerprints.get(triple(cell))
-    return {
-        "n": n,
-        "key": {k: getattr(cell, k) for k in KEY_FIELDS},
-        "slug": cell.slug,
-        "status": status,
-        "shown": cell.shown_as,
-        "css": css(cell.shown_as),
-        "real_css": css(status),
-        "real_label": label(status),
-        "label": label(cell.shown_as),
-        "stage": cell.stage.value if cell.stage else "",
-        "error": cell.error,
-        "log": cell.log,
-        "max_abs_diff": value(cell.max_abs_diff),
-        "duration": value(cell.duration_s),
-        # reproduce has its own copyable block; every other detail is a row of the numbers table
-        "numbers": [(k, value(v)) for k, v in cell.details.items() if k not in ("reproduce", "repro")],
-        "reproduce": str(cell.details.get("reproduce") or ""),
-        "repro": str(cell.details.get("repro") or ""),
-        "transition": transition,
-        "expectation": expectation,
-        "stale": bool(expectation and expectation["stale"]),
-        "fingerprint": fingerprint["id"] if fingerprint else None,
-        "consumer_fp": paddle_fp(runtimes.get(cell.consumer)),
-        "title": tooltip(cell, transition, expectation),
-        "workarounds": [workaround_view(w) for w in cell.workarounds or []],
-    }
-
-
-def workaround_view(tried: Workaround) -> dict[str, str]:
-    """What `diagnose` tried on this cell, with the status it reached."""
-    status = tried.status.value
-    name, error = tried.workaround, first_line(tried.error)
-    return {"name": name, "status": status, "css": css(status), "label": label(status), "error": error}
-
-
-def transition_view(cell: Cell) -> dict[str, str] | None:
-    if cell.transition is None:
-        return None
-    glyph, text = TRANSITIONS[cell.transition]
-    previous = cell.previous
-    return {
-        "kind": cell.transition,
-        "glyph": glyph,
-        "label": text,
-        "previous_status": previous.status.value if previous else "",
-        "previous_diff": value(previous.max_abs_diff if previous else None),
-    }
+def cell_detail(cell: Cell, log: int, upstream: list[int] | None, export: int | None) -> dict[str, Any]:
+    """A cell's panel data beyond what the page's columns hold; only the keys that are set.
+    ``log`` and ``upstream`` index shared texts, ``export`` the shared export fingerprints."""
+    entry: dict[str, Any] = {}
+    if log >= 0:
+        entry["log"] = log
+    details = {k: v for k, v in cell.details.items() if k not in HIDDEN_DETAILS}
+    if details:
+        entry["details"] = details
+    if cell.max_abs_diff is not None:
+        entry["diff"] = cell.max_abs_diff
+    if cell.duration_s is not None:
+        entry["duration"] = cell.duration_s
+    if cell.previous is not None:
+        entry["previous"] = {"status": cell.previous.status.value, "diff": value(cell.previous.max_abs_diff)}
+    if cell.workarounds:
+        entry["workarounds"] = [
+            {"name": w.workaround, "status": w.status.value, "error": first_line(w.error)} for w in cell.workarounds
+        ]
+    if cell.fixed_by:
+        entry["fixed_by"] = list(cell.fixed_by)
+    if upstream is not None:
+        entry["upstream"] = upstream
+    if export is not None:
+        entry["export"] = export
+    return entry
 
 
 def expectation_view(exp: CellExpectation) -> dict[str, Any]:
@@ -96,25 +68,28 @@ def expectation_view(exp: CellExpectation) -> dict[str, Any]:
     }
 
 
-def tooltip(cell: Cell, transition: dict[str, str] | None, expectation: dict[str, Any] | None) -> str:
-    status, shown = cell.status.value, cell.shown_as
-    line = first_line(cell.error)
-    if len(line) > TOOLTIP_ERROR_CHARS:
-        line = line[:TOOLTIP_ERROR_CHARS] + "…"
-    parts = [f"status: {shown} ({status})" if shown != status else f"status: {status}"]
-    parts.append(f"stage: {cell.stage.value if cell.stage else MISSING}")
-    if line:
-        parts.append(f"error: {line}")
-    parts.append(f"max_abs_diff: {value(cell.max_abs_diff)}")
-    if transition:
-        parts.append(f"{transition['label']} (was {transition['previous_status'] or MISSING})")
-    if expectation:
-        parts.append(f"expected: {expectation['reason']}")
-        if expectation["stale"]:
-            parts.append(f"stale expectation: {expectation['stale']}")
-    if cell.fixed_by:
-        parts.append("fixed by: " + "; ".join(cell.fixed_by))
-    return "\n".join(parts)
+def upstream_for(
+    doc: ResultsDocument, intern: Callable[[str], int]
+) -> Callable[[Cell, ExportEntry | None], list[int] | None]:
+    """The upstream report of a failing cell as interned sections (None for any other cell)."""
+    runtimes = {rt.id: rt for rt in doc.runtimes}
+    loaders: Mapping[str, LoaderEntry] = {ld.id: ld for ld in doc.loaders}
+    memo: dict[Hashable, str] = {}  # sections many cells share, made once
+
+    def sections(cell: Cell, export: ExportEntry | None) -> list[int] | None:
+        if cell.status not in FAILURES:
+            return None
+        parts = upstream_sections(
+            cell,
+            consumer=runtimes.get(cell.consumer),
+            producer=runtimes.get(cell.producer),
+            loader=loaders.get(cell.loader),
+            export=export,
+            memo=memo,
+        )
+        return [intern(part) for part in parts]
+
+    return sections
 
 
 def paddle_fp(runtime: RuntimeEntry | None) -> dict[str, Any]:
@@ -129,55 +104,53 @@ def paddle_fp(runtime: RuntimeEntry | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- export fingerprints
 
 
-def export_fingerprints(
-    doc: ResultsDocument, shown: Sequence[int], runtimes: Mapping[str, RuntimeEntry]
-) -> dict[Triple, dict[str, Any]]:
-    """One fingerprint per export in the grid, written once as its own panel: every consumer
-    and loader of an export shares it, and a copy per cell made up a third of a full report."""
+def export_records(doc: ResultsDocument) -> dict[Triple, ExportEntry]:
+    """Each export's record: from `exports`, else what an export failure left in a cell's
+    details (cells whose consumer never ran have none, so look for one that has)."""
     records = {(e.producer, e.model, e.export): e for e in doc.exports}
-    by_export: dict[Triple, list[Cell]] = {}
-    for cell in (doc.cells[n] for n in shown):
-        by_export.setdefault(triple(cell), []).append(cell)
-    found: dict[Triple, dict[str, Any]] = {}
-    for key, group in by_export.items():
-        record = records.get(key)
-        view = export_view(record or from_details(group), record is not None, runtimes.get(key[0]))
-        producer = view["producer"]
-        if view["recorded"] or view["status"] or view["files"] or producer["paddle_version"] or producer["packages"]:
-            found[key] = {**view, "id": f"export-{len(found)}", "key": dict(zip(("producer", "model", "export"), key))}
-    return found
-
-
-def from_details(group: Sequence[Cell]) -> ExportEntry | None:
-    """Without an `exports` record, what an export failure left in a cell's details is the
-    record; cells whose consumer never ran (unavailable, skipped) have none, so look for one that has."""
-    for cell in group:
-        evidence = {k[len(EXPORT_DETAIL) :]: v for k, v in cell.details.items() if k.startswith(EXPORT_DETAIL)}
-        if not evidence:
+    found: dict[Triple, ExportEntry] = {}
+    for cell in doc.cells:
+        key = triple(cell)
+        if key in records or key in found or not any(k.startswith(EXPORT_DETAIL) for k in cell.details):
             continue
-        data = {**evidence, "producer": cell.producer, "model": cell.model, "export": cell.export}
-        try:
-            return ExportEntry.from_json({**data, "status": ""}, "cell details", f"{cell.slug}.details")
-        except DocumentError:
-            continue  # evidence of an unexpected shape: shown in the numbers table, not here
-    return None
+        entry = from_details(cell)
+        if entry is not None:
+            found[key] = entry
+    return {**found, **records}
 
 
-def export_view(entry: ExportEntry | None, recorded: bool, producer: RuntimeEntry | None) -> dict[str, Any]:
-    """The export's fingerprint, plus the producer runtime's Paddle and pip freeze."""
-    e = entry or ExportEntry("", "", "", "")
+def from_details(cell: Cell) -> ExportEntry | None:
+    evidence = {k[len(EXPORT_DETAIL) :]: v for k, v in cell.details.items() if k.startswith(EXPORT_DETAIL)}
+    data = {**evidence, "producer": cell.producer, "model": cell.model, "export": cell.export, "status": ""}
+    try:
+        return ExportEntry.from_json(data, "cell details", f"{cell.slug}.details")
+    except DocumentError:
+        return None  # evidence of an unexpected shape: shown in the numbers table, not here
+
+
+def export_view(entry: ExportEntry, recorded: bool) -> dict[str, Any]:
+    """The export's fingerprint as the panel shows it (the producer runtime's is apart)."""
     return {
         "recorded": recorded,
-        "status": e.status,
-        "error": (e.error or "") if recorded else "",
-        "program_file": e.program_file or "",
-        "program_format": e.program_format or "",
-        "pir_api": on_off(e.pir_api),
-        "paddle_version": e.paddle_version or "",
-        "files": [(name, size(n)) for name, n in (e.files or {}).items()],
-        "params_sha256": e.params_sha256 or "",
-        "to_static_kwargs": value(e.to_static_kwargs) if e.to_static_kwargs is not None else "",
-        "static_function": e.static_function or "",
-        "warnings": list(e.warnings or []),
-        "producer": paddle_fp(producer),
+        "status": entry.status,
+        "error": (entry.error or "") if recorded else "",
+        "program_file": entry.program_file or "",
+        "program_format": entry.program_format or "",
+        "pir_api": on_off(entry.pir_api),
+        "paddle_version": entry.paddle_version or "",
+        "files": [[name, size(n)] for name, n in (entry.files or {}).items()],
+        "params_sha256": entry.params_sha256 or "",
+        "to_static_kwargs": value(entry.to_static_kwargs) if entry.to_static_kwargs is not None else "",
+        "static_function": entry.static_function or "",
+        "warnings": list(entry.warnings or []),
     }
+
+
+def export_views(doc: ResultsDocument, records: Mapping[Triple, ExportEntry]) -> list[dict[str, Any]]:
+    recorded = {(e.producer, e.model, e.export) for e in doc.exports}
+    return [export_view(entry, key in recorded) for key, entry in records.items()]
+
+
+def fingerprints(ids: Sequence[str], runtimes: Mapping[str, RuntimeEntry]) -> list[dict[str, Any]]:
+    """Per runtime id of the page: its Paddle fingerprint (empty where it never started)."""
+    return [paddle_fp(runtimes.get(rid)) for rid in ids]

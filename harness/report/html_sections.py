@@ -1,25 +1,16 @@
-"""The sections of the HTML report around the grid: summary and headline, what changed,
-stale expectations, infrastructure, runtimes, "where do exports load?" and the trend."""
+"""The sections of the HTML report that are written into the page (their size does not grow
+with the cells): the headline and summary, what changed, stale expectations,
+infrastructure, runtimes, "where do exports load?" and the trend."""
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
-from harness.document.cell import Status, first_line
-from harness.document.results import (
-    EXPECTED,
-    CompatRange,
-    ResultsDocument,
-    RuntimeEntry,
-    StaleExpectation,
-    TrendPoint,
-)
+from harness.document.cell import Stage, Status, first_line
+from harness.document.results import EXPECTED, CompatRange, ResultsDocument, RuntimeEntry, StaleExpectation
 from harness.report.compat import by_version
-from harness.report.html_grid import ordered, runtime_mark
 from harness.report.styles import (
     FAILING,
     INFRA,
@@ -34,28 +25,49 @@ from harness.report.styles import (
     short_time,
 )
 
+STALE_LINKS = 12  # cells linked per stale expectation; the "stale" filter lists them all
+EXPORT_STAGES = (Stage.EXPORT, Stage.REFERENCE)
+
+
+def ordered(listed: Iterable[str], seen: Iterable[str]) -> list[str]:
+    """Ids in document order, then any id only a cell names, so nothing is dropped."""
+    order = list(dict.fromkeys(listed))
+    known = set(order)
+    return order + [x for x in dict.fromkeys(seen) if x not in known]
+
+
 # --- summary
 
 
-def summary_view(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def summary_view(doc: ResultsDocument) -> list[dict[str, Any]]:
     """Count per shown status: every status, zeros too, in legend order."""
-    counts = frame["shown"].value_counts()
+    counts = collections.Counter(c.shown_as for c in doc.cells)
     groups = {status: name for name, members in SUMMARY_GROUPS for status in members}
     return [
-        {"status": s, "css": css(s), "label": label(s), "count": int(counts.get(s, 0)), "group": groups[s]}
-        for s in STYLES
+        {"status": s, "css": css(s), "label": label(s), "count": counts.get(s, 0), "group": groups[s]} for s in STYLES
     ]
 
 
-def headline(summary: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """The ten-second line: failing (red) cells, expected ones, passes, and everything else apart."""
-    by = {s["status"]: s["count"] for s in summary}
+def headline(doc: ResultsDocument) -> dict[str, int]:
+    """The ten-second line. Unexpected failures apart from expected ones; a failed export
+    counted once (not once per consumer and loader that could not load it); what did not run
+    and infrastructure apart from both."""
+    by = collections.Counter(c.shown_as for c in doc.cells)
+    failing = set(FAILING)
+    at_export = [c for c in doc.cells if c.shown_as in failing and c.stage in EXPORT_STAGES]
+    exports = {(c.producer, c.model, c.export) for c in at_export}
+    cells = sum(by[s] for s in FAILING) - len(at_export)
     return {
-        "failing": sum(by[s] for s in FAILING),
+        "unexpected": cells + len(exports),
+        "cells": cells,
+        "exports": len(exports),
+        "export_cells": len(at_export),
         "expected": by[EXPECTED],
         "pass": by[Status.PASS.value],
+        "flaky": by[Status.FLAKY.value],
         "not_run": sum(by[s] for s in NOT_RUN),
-        "infra": by[INFRA],
+        "infra_runtimes": len(doc.infra.runtimes),
+        "infra_cells": by[INFRA],
     }
 
 
@@ -79,9 +91,10 @@ def changes_view(doc: ResultsDocument) -> dict[str, Any]:
     }
 
 
-def stale_view(doc: ResultsDocument, in_grid: set[int]) -> list[dict[str, Any]]:
-    """Stale expectations, each with links to the cells that made it stale."""
-    by_slug = {cell.slug: n for n, cell in enumerate(doc.cells) if n in in_grid}
+def stale_view(doc: ResultsDocument) -> list[dict[str, Any]]:
+    """Stale expectations, each with links to (the first of) the cells that made it stale."""
+    wanted = {slug for entry in doc.stale_expectations for slug in entry.cells[:STALE_LINKS]}
+    by_slug = {cell.slug: n for n, cell in enumerate(doc.cells) if wanted and cell.slug in wanted}
     return [_stale_entry(entry, by_slug) for entry in doc.stale_expectations]
 
 
@@ -93,11 +106,12 @@ def _stale_entry(entry: StaleExpectation, by_slug: Mapping[str, int]) -> dict[st
         "expires": entry.expires,
         "selector": entry.selector,
         "why": entry.why_stale,
-        "cells": [(slug, by_slug.get(slug)) for slug in entry.cells],
+        "cells": [(slug, by_slug.get(slug)) for slug in entry.cells[:STALE_LINKS]],
+        "more": max(0, len(entry.cells) - STALE_LINKS),
     }
 
 
-def infra_view(doc: ResultsDocument, in_grid: set[int]) -> dict[str, Any]:
+def infra_view(doc: ResultsDocument) -> dict[str, Any]:
     """Infrastructure, apart from incompatibilities: runtimes that could not be built, and the
     cells the harness could not judge, grouped by consumer and error line."""
     groups: dict[tuple[str, str], list[int]] = {}
@@ -108,8 +122,7 @@ def infra_view(doc: ResultsDocument, in_grid: set[int]) -> dict[str, Any]:
         "problems": [{"runtime": p.runtime, "state": p.state.value, "reason": p.reason} for p in doc.infra.runtimes],
         "cells": sum(len(ns) for ns in groups.values()),
         "groups": [
-            # `first` links to the group's first cell that has a detail panel
-            {"consumer": consumer, "error": error, "count": len(ns), "first": min(set(ns) & in_grid, default=None)}
+            {"consumer": consumer, "error": error, "count": len(ns), "first": ns[0]}
             for (consumer, error), ns in groups.items()
         ],
     }
@@ -117,8 +130,12 @@ def infra_view(doc: ResultsDocument, in_grid: set[int]) -> dict[str, Any]:
 
 def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
     fp = runtime.fingerprint  # None when the runtime never started
+    state = runtime.state.value
     return {
-        **runtime_mark(runtime.id, {runtime.id: runtime}),
+        "id": runtime.id,
+        "state": state,
+        "css": f"rt-{state}",
+        "reason": runtime.reason,
         "requirement": f"{runtime.package}=={runtime.version}",
         "device": runtime.device,
         "python": runtime.python,
@@ -133,24 +150,25 @@ def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
 
 
 def compat_view(doc: ResultsDocument) -> dict[str, Any] | None:
-    """Rows producer, columns export mode, oldest -> newest consumer."""
+    """Rows producer x model, columns export mode: oldest -> newest consumer where that
+    model's export loads (an entry without a model, from an older file: every model)."""
     entries = doc.compat_ranges
     if not entries:
         return None
-    index = {(e.producer, e.export): e for e in entries}
-    named_producers, named_modes = {k[0] for k in index}, {k[1] for k in index}
-    producers = ordered([r.id for r in doc.runtimes if r.id in named_producers], (k[0] for k in index))
-    modes = ordered([m.id for m in doc.export_modes if m.id in named_modes], (k[1] for k in index))
+    index = {(e.producer, e.model, e.export): e for e in entries}
+    producers = ordered([r.id for r in doc.runtimes if any(k[0] == r.id for k in index)], (k[0] for k in index))
+    models = ordered([m for m in doc.models if any(k[1] == m for k in index)], (k[1] for k in index))
+    modes = ordered([m.id for m in doc.export_modes if any(k[2] == m.id for k in index)], (k[2] for k in index))
     order = [r.id for r in by_version(doc.runtimes)]
     # The untested runtimes are usually the same for every entry: said once above the table.
     common = [r for r in entries[0].not_tested if all(r in e.not_tested for e in entries)]
-    return {
-        "modes": modes,
-        "not_tested": common,
-        "rows": [
-            {"producer": p, "cells": [range_view(index.get((p, m)), order, common) for m in modes]} for p in producers
-        ],
-    }
+    rows = []
+    for producer in producers:
+        lines = [m for m in models if any((producer, m, mode) in index for mode in modes)]
+        for n, model in enumerate(lines):
+            cells = [range_view(index.get((producer, model, mode)), order, common) for mode in modes]
+            rows.append({"producer": producer, "model": model, "span": len(lines) if n == 0 else 0, "cells": cells})
+    return {"modes": modes, "not_tested": common, "rows": rows}
 
 
 def range_view(entry: CompatRange | None, order: Sequence[str], said: Sequence[str]) -> dict[str, Any] | None:
@@ -161,8 +179,9 @@ def range_view(entry: CompatRange | None, order: Sequence[str], said: Sequence[s
     # only a range if it has no holes, so the holes are named.
     span = order[order.index(oldest) : order.index(newest) + 1] if oldest in order and newest in order else []
     gaps = [c for c in span if c not in entry.loads_in and c not in entry.not_tested]
+    exported = entry.export_status == "ok"
     if not entry.loads_in:
-        text, style = "loads nowhere", "cr-none"
+        text, style = ("loads nowhere" if exported else "not exported"), "cr-none"
     else:
         text, style = (oldest if oldest == newest else f"{oldest} → {newest}"), ("cr-gaps" if gaps else "cr-ok")
     title = [f"loads in: {', '.join(entry.loads_in) or 'none'}"]
@@ -170,14 +189,14 @@ def range_view(entry: CompatRange | None, order: Sequence[str], said: Sequence[s
         title.append(f"does not load in: {', '.join(gaps)}")
     if entry.not_tested:
         title.append(f"not tested: {', '.join(entry.not_tested)}")
-    if entry.export_status != "ok":
+    if not exported:
         title.append(f"export: {entry.export_status}")
     return {
         "text": text,
         "css": style,
         "gaps": gaps,
         "not_tested": [r for r in entry.not_tested if r not in said],
-        "export_status": "" if entry.export_status == "ok" else entry.export_status,
+        "export_status": "" if exported else entry.export_status,
         "title": "\n".join(title),
     }
 
@@ -192,11 +211,27 @@ def trend_view(doc: ResultsDocument) -> list[dict[str, Any]]:
         points = doc.trend[runtime]
         if not points:
             continue
-        table = pd.DataFrame([p.counts for p in points]).fillna(0).astype(int)
-        seen = set(map(str, table.columns))
+        seen = {s for p in points for s in p.counts}
         statuses = [s for s in STYLES if s in seen] + sorted(seen - set(STYLES))
-        rows = table.reindex(columns=statuses, fill_value=0).to_numpy().tolist()
-        runs = [_trend_run(point, [int(n) for n in row], statuses) for point, row in zip(points, rows)]
+        runs = []
+        for point in points:
+            counts = [point.counts.get(s, 0) for s in statuses]
+            total = sum(counts)
+            runs.append(
+                {
+                    "id": point.run_id,
+                    "at": point.generated_at,
+                    "short": short_time(point.generated_at) or point.run_id[:13],
+                    "total": total,
+                    "counts": counts,
+                    # bar segments, bottom-up: percentages of this run's cells
+                    "segments": [
+                        {"status": s, "css": css(s), "count": n, "pct": round(100 * n / total, 2)}
+                        for s, n in zip(statuses, counts)
+                        if n and total
+                    ],
+                }
+            )
         views.append(
             {
                 "runtime": runtime,
@@ -205,20 +240,3 @@ def trend_view(doc: ResultsDocument) -> list[dict[str, Any]]:
             }
         )
     return views
-
-
-def _trend_run(point: TrendPoint, counts: list[int], statuses: list[str]) -> dict[str, Any]:
-    total = sum(counts)
-    return {
-        "id": point.run_id,
-        "at": point.generated_at,
-        "short": short_time(point.generated_at) or point.run_id[:13],
-        "total": total,
-        "counts": counts,
-        # bar segments, bottom-up: percentages of this run's cells
-        "segments": [
-            {"status": s, "css": css(s), "count": n, "pct": round(100 * n / total, 2)}
-            for s, n in zip(statuses, counts)
-            if n and total
-        ],
-    }

@@ -1,12 +1,14 @@
 """summary.md from a results document: a CI step summary / pull-request comment a
-maintainer reads in ten seconds: counts, what changed since the previous run, stale
-expectations, infrastructure, and where each producer's exports load."""
+maintainer reads in ten seconds: the headline counts, what changed since the previous run,
+stale expectations, infrastructure, and where each producer's exports load, per model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.document.results import ResultsDocument
+from harness.document.results import CompatRange, ResultsDocument
+from harness.report.compat import by_version
+from harness.report.html_sections import headline
 from harness.store.files import write_text_atomic
 
 CHANGES_SHOWN = 20
@@ -20,8 +22,20 @@ def one_line(text: str) -> str:
 def markdown(doc: ResultsDocument, limit: int = CHANGES_SHOWN) -> str:
     lines = [f"# Paddle export compatibility: run {doc.run.id}", ""]
     lines += [f"Matrix `{doc.matrix}`, backend {doc.backend}, generated {doc.generated_at}.", ""]
+    lines += [headline_line(doc), ""]
     lines += ["| status | cells |", "|---|---:|", *(f"| {k} | {v} |" for k, v in doc.summary.items()), ""]
     return "\n".join(lines + transitions(doc, limit) + stale(doc) + infra(doc) + ranges(doc)) + "\n"
+
+
+def headline_line(doc: ResultsDocument) -> str:
+    h = headline(doc)
+    exports = f", {h['export_cells']} cells" if h["exports"] else ""
+    return (
+        f"**{h['unexpected']} unexpected failures** ({h['cells']} cells failed to load, run or match; "
+        f"{h['exports']} exports failed{exports}) · {h['expected']} expected · {h['pass']} pass · "
+        f"{h['not_run']} not run here · infrastructure, apart: {h['infra_runtimes']} runtimes not built, "
+        f"{h['infra_cells']} cells not judged"
+    )
 
 
 def transitions(doc: ResultsDocument, limit: int) -> list[str]:
@@ -65,15 +79,34 @@ def infra(doc: ResultsDocument) -> list[str]:
 
 
 def ranges(doc: ResultsDocument) -> list[str]:
+    """Rows producer x model, columns export mode: where that model's export loads."""
     if not doc.compat_ranges:
         return []
-    out = ["## Where do exports load? (every model passes with at least one loader)", ""]
-    out += ["| producer | export mode | oldest | newest | loads in |", "|---|---|---|---|---|"]
-    for r in doc.compat_ranges:
-        nowhere = "nowhere" if r.export_status == "ok" else f"not exported ({r.export_status})"
-        where = ", ".join(r.loads_in) or nowhere
-        out.append(f"| {r.producer} | {r.export} | {r.oldest or '-'} | {r.newest or '-'} | {where} |")
+    index = {(r.producer, r.model, r.export): r for r in doc.compat_ranges}
+    modes = list(dict.fromkeys(r.export for r in doc.compat_ranges))
+    rows = list(dict.fromkeys((r.producer, r.model) for r in doc.compat_ranges))
+    order = [r.id for r in by_version(doc.runtimes)]
+    out = ["## Where do exports load? (per model: passes with at least one loader)", ""]
+    out += ["| producer | model | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes)]
+    for producer, model in rows:
+        entries = [where(index.get((producer, model, mode)), order) for mode in modes]
+        out.append(f"| {producer} | {model or 'every model'} | " + " | ".join(entries) + " |")
     return out + [""]
+
+
+def where(entry: CompatRange | None, order: list[str]) -> str:
+    if entry is None:
+        return "-"
+    if not entry.loads_in:
+        return "nowhere" if entry.export_status == "ok" else f"not exported ({entry.export_status})"
+    span = (
+        order[order.index(entry.oldest) : order.index(entry.newest) + 1]
+        if entry.oldest in order and entry.newest in order
+        else []
+    )
+    holes = [c for c in span if c not in entry.loads_in and c not in entry.not_tested]
+    text = entry.oldest if entry.oldest == entry.newest else f"{entry.oldest} → {entry.newest}"
+    return f"{text} except {', '.join(holes)}" if holes else str(text)
 
 
 def write_markdown(doc: ResultsDocument, path: Path, extra: str = "") -> None:

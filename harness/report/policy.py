@@ -11,6 +11,9 @@ from harness.document.results import ResultsDocument
 FAIL_ON = ("never", "unexpected", "new")
 EXIT_INCOMPATIBLE = 10
 EXIT_INFRA = 11
+# The matrix command: no runtime of the run could be built (none ended `ready`), so the
+# report has no verdict at all. Always, whatever --fail-on says; the report is still written.
+EXIT_NOTHING_BUILT = 12
 FAILING = frozenset(s.value for s in FAILURES)
 
 

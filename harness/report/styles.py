@@ -78,6 +78,20 @@ TRANSITIONS: dict[str, tuple[str, str]] = {
 }
 STALE_GLYPH = "!"  # plain ASCII: every font has it (an hourglass rendered as a box in headless Chromium)
 
+# The worst unexpected outcome first: what a pair of runtimes shows in the overview.
+WORST_FIRST = tuple(
+    s.value
+    for s in (
+        Status.CRASH,
+        Status.LOAD_FAILED,
+        Status.RUN_FAILED,
+        Status.MISMATCH,
+        Status.TIMEOUT,
+        Status.EXPORT_FAILED,
+    )
+)
+assert set(WORST_FIRST) == set(FAILING)
+
 # The summary groups the shown statuses so that "nothing ran here" and harness trouble are
 # never added to the incompatibilities.
 SUMMARY_GROUPS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, Sequence
 
 from harness.config.matrix import Runtime
 from harness.console import console
@@ -37,6 +37,14 @@ class Capabilities:
     images: bool  # a runtime is a portable image (content-tagged) rather than a local venv
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What preparing a runtime built, for its record; backends without images return None."""
+
+    image_size: int | None = None  # bytes
+    image_build_s: float | None = None  # None: the image was on the engine already
+
+
 class Backend(Protocol):
     name: str
     capabilities: Capabilities
@@ -44,7 +52,7 @@ class Backend(Protocol):
     def gpu_problem(self) -> str:
         """'' when this backend can run GPU runtimes here; otherwise why not, in words."""
 
-    def prepare(self, rt: Runtime) -> None:
+    def prepare(self, rt: Runtime) -> Prepared | None:
         """Build the runtime (idempotent). Raises RuntimeUnavailable / RuntimeSkipped."""
 
     def identity(self, rt: Runtime) -> str:
@@ -94,3 +102,41 @@ def _auto_choice() -> str:
         return "docker"
     console.say(f"backend auto: venv ({problem})")
     return "venv"
+
+
+def backend_for_run(name: str, work: Path, runtimes: Sequence[Runtime], build_gpu: bool = False) -> Backend:
+    """The backend for a whole matrix run. On Docker the base images its runtimes build on
+    come first: kept, pulled, or built here from Debian as `nox -s base-images` does
+    (``base_images.provide``). If one cannot be had, "auto" runs the whole matrix on venv
+    and says why; an explicit "docker" goes on and says which runtimes will be unavailable."""
+    backend = get_backend(name, work)
+    if backend.name != "docker":
+        return backend
+    missing = missing_bases(backend, runtimes, build_gpu)
+    if not missing:
+        return backend
+    why = "\n".join(f"  - {tag} (for {', '.join(ids)}): {reason}" for tag, (ids, reason) in missing.items())
+    if name == "auto":
+        console.say(f"backend auto: venv after all: base images the Docker runtimes need cannot be had here:\n{why}")
+        return get_backend("venv", work)
+    console.warn(f"these runtimes will be unavailable: the base images they build on cannot be had here:\n{why}")
+    return backend
+
+
+def missing_bases(backend: Backend, runtimes: Sequence[Runtime], build_gpu: bool) -> dict[str, tuple[list[str], str]]:
+    """Base image -> (the runtimes that build on it, why it is not on the engine), after
+    trying to get every one there; {} when all are. GPU runtimes that will be skipped for
+    want of a GPU need none."""
+    from harness.runtimes import base_images
+    from harness.runtimes.docker import base_image
+
+    users: dict[str, list[str]] = {}
+    for rt in runtimes:
+        if rt.device != "gpu" or build_gpu or not backend.gpu_problem():
+            users.setdefault(base_image(rt), []).append(rt.id)
+    if not users:
+        return {}
+    done = base_images.provide(list(users), pull_first=True)
+    for line in done.lines:
+        console.say(f"[base-images] {line}")
+    return {tag: (users[tag], why) for tag, why in done.missing.items()}

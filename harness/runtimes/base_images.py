@@ -6,6 +6,12 @@ Each suite is bootstrapped with ``debootstrap --variant=minbase`` plus Python, v
 and CA certificates, trimmed, and imported with ``docker import`` under the tag the
 Dockerfiles use by default (``python:3.X-slim``), labelled as built locally. Needs root,
 debootstrap and a reachable Debian mirror; a suite whose image exists is skipped.
+
+``provide`` is the one way images get onto the engine: this command calls it, and so does
+``python -m harness matrix`` on the Docker backend for the base images its runtimes build on
+(there it first tries a registry pull). Besides ``python:3.X-slim``, a runtime may name
+``paddle-harness-base:<suite>[-<anything>]`` as its ``base_image``: always built here from
+that Debian suite, never pulled.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from harness.console import console
 from harness.errors import BackendError, HarnessError
@@ -30,11 +38,24 @@ SUITES = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
 PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates", "libgomp1")
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 LABEL = "paddle-harness.base-image"
+# Images only this harness makes (never pulled): paddle-harness-base:<suite>[-<suffix>].
+LOCAL_REPOSITORY = "paddle-harness-base"
 DEBOOTSTRAP_TIMEOUT_S = 1800
 
 
 def tag_for(suite: str) -> str:
     return f"python:{SUITES[suite]}-slim"
+
+
+def suite_for(tag: str) -> str | None:
+    """The Debian suite an image can be built from here, or None when it cannot be:
+    ``python:3.X-slim`` for the Pythons of SUITES, ``paddle-harness-base:<suite>[-...]``."""
+    repository, _, version = tag.rpartition(":")
+    if repository == "python":
+        return next((s for s in SUITES if tag_for(s) == tag), None)
+    if repository == LOCAL_REPOSITORY:
+        return next((s for s in SUITES if version == s or version.startswith(f"{s}-")), None)
+    return None
 
 
 def debootstrap_argv(suite: str, root: Path, mirror: str) -> list[str]:
@@ -78,27 +99,26 @@ def bootstrap(suite: str, root: Path, mirror: str) -> None:
     trim(root)
 
 
-def build_one(suite: str, mirror: str, scratch: Path, force: bool) -> str:
-    """Build and import one suite's image; a line saying what happened."""
-    client = docker_seam.client()
-    tag = tag_for(suite)
-    if not force and has_image(client, tag):
-        return f"{tag}: already on this engine, kept (--force rebuilds it)"
+def build_one(tag: str, mirror: str, scratch: Path) -> str:
+    """Bootstrap the tag's Debian suite and import it under the tag; a line saying so."""
+    suite = suite_for(tag)
+    if suite is None:
+        raise BackendError(f"{tag} cannot be built here", f"use python:3.X-slim ({', '.join(SUITES.values())})")
     started = time.monotonic()
-    root, tar = scratch / suite, scratch / f"{suite}.tar"
+    work = Path(tempfile.mkdtemp(prefix=f"{suite}-", dir=scratch))
+    root, tar = work / "root", work / "rootfs.tar"
     try:
         bootstrap(suite, root, mirror)
         res = seam.run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(tar), "."], timeout=600)
         if not res.ok:
             raise BackendError(f"could not pack the {suite} root file system: {res.stderr.strip()}")
         shutil.rmtree(root)
-        repository, version = tag.split(":")
-        client.api.import_image_from_file(
+        repository, version = tag.rsplit(":", 1)
+        docker_seam.client().api.import_image_from_file(
             str(tar), repository=repository, tag=version, changes=import_changes(suite, mirror)
         )
     finally:
-        shutil.rmtree(root, ignore_errors=True)
-        tar.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     return f"{tag}: built from Debian {suite} in {time.monotonic() - started:.0f} s"
 
 
@@ -109,13 +129,90 @@ def check_host() -> None:
         raise BackendError("debootstrap needs root", "run it as root, e.g. sudo python -m harness.runtimes.base_images")
 
 
-def build_all(suites: list[str], mirror: str, force: bool, jobs: int) -> list[str]:
-    """Build the suites in parallel (debootstrap mostly waits on the network)."""
+def pull(tag: str) -> str:
+    """Pull one image from its registry; '' when it came, otherwise the engine's error."""
+    repository, _, version = tag.rpartition(":")
+    if not repository or "/" in version:  # no tag given: the reference is the repository
+        repository, version = tag, "latest"
+    try:
+        docker_seam.client().images.pull(repository, tag=version)
+    except (docker_seam.errors().DockerException, *docker_seam.timeout_errors()) as exc:
+        return " ".join(str(exc).split())
+    return ""
+
+
+@dataclass
+class Provided:
+    """What ``provide`` did: the images that were there, a line per image pulled or built,
+    and why each image still missing is."""
+
+    kept: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def provide(
+    tags: Sequence[str], *, mirror: str = MIRROR, force: bool = False, pull_first: bool = False, jobs: int = 0
+) -> Provided:
+    """Get every image onto the engine: kept when it is there (unless ``force``), else pulled
+    (``pull_first``; never ``paddle-harness-base:*``), else built from Debian where ``suite_for``
+    knows how (root and debootstrap). Builds run in parallel: debootstrap mostly waits on
+    the network. Never raises for an image it cannot get: ``missing`` says why."""
+    done = Provided()
+    client = docker_seam.client()
+    wanted: list[str] = []
+    for tag in dict.fromkeys(tags):
+        if not force and has_image(client, tag):
+            done.kept.append(tag)
+        else:
+            wanted.append(tag)
+    pull_errors: dict[str, str] = {}
+    if pull_first:
+        wanted = [tag for tag in wanted if not _pulled(tag, done, pull_errors)]
+    buildable = [t for t in wanted if suite_for(t)]
+    for tag in wanted:
+        if not suite_for(tag):
+            done.missing[tag] = _why(pull_errors.get(tag), "the harness has no recipe to build it here")
+    if buildable:
+        try:
+            check_host()
+        except BackendError as exc:
+            cannot = f"it cannot be built from Debian here: {exc.message}" + (f" ({exc.remedy})" if exc.remedy else "")
+            for tag in buildable:
+                done.missing[tag] = _why(pull_errors.get(tag), cannot)
+            return done
+        for tag in buildable:
+            console.say(f"[base-images] {tag}: building it from Debian {suite_for(tag)} (debootstrap, {mirror})")
+        _build_all(buildable, mirror, jobs or len(buildable), done, pull_errors)
+    return done
+
+
+def _pulled(tag: str, done: Provided, pull_errors: dict[str, str]) -> bool:
+    if tag.startswith(f"{LOCAL_REPOSITORY}:"):
+        return False  # made here only: no registry has it
+    console.say(f"[base-images] {tag}: not on this engine; pulling it")
+    error = pull(tag)
+    if error:
+        pull_errors[tag] = error
+        return False
+    done.lines.append(f"{tag}: pulled")
+    return True
+
+
+def _why(pull_error: str | None, then: str) -> str:
+    return f"pulling it failed ({pull_error}), and {then}" if pull_error else then
+
+
+def _build_all(tags: list[str], mirror: str, jobs: int, done: Provided, pull_errors: dict[str, str]) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="harness-base-images-"))
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(build_one, suite, mirror, scratch, force) for suite in suites]
-            return [future.result() for future in futures]
+            futures = {tag: pool.submit(build_one, tag, mirror, scratch) for tag in tags}
+            for tag, future in futures.items():
+                try:
+                    done.lines.append(future.result())
+                except (HarnessError, docker_seam.errors().DockerException) as exc:
+                    done.missing[tag] = _why(pull_errors.get(tag), f"building it from Debian failed: {exc}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -137,18 +234,20 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise BackendError(f"unknown suite(s) {', '.join(unknown)}", f"choose from {', '.join(SUITES)}")
         docker_seam.client().ping()
-        missing = [s for s in suites if args.force or not has_image(docker_seam.client(), tag_for(s))]
-        if missing:
-            check_host()
-        for line in build_all(suites, args.mirror, args.force, args.jobs):
-            console.say(line)
+        done = provide([tag_for(s) for s in suites], mirror=args.mirror, force=args.force, jobs=args.jobs)
     except docker_seam.EngineUnavailable as exc:
         console.error(f"error: no Docker engine answers: {exc}\n  TIP: start dockerd first")
         return BackendError.exit_code
     except HarnessError as exc:
         console.error(f"error: {exc}")
         return exc.exit_code
-    return 0
+    for tag in done.kept:
+        console.say(f"{tag}: already on this engine, kept (--force rebuilds it)")
+    for line in done.lines:
+        console.say(line)
+    for tag, why in done.missing.items():
+        console.error(f"error: {tag}: {why}")
+    return BackendError.exit_code if done.missing else 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import tarfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,10 @@ from harness.config.matrix import PYPI, Runtime
 from harness.console import console
 from harness.errors import BackendError, RuntimeUnavailable
 from harness.runtimes import docker_seam, inside_code
-from harness.runtimes.backend import EXTRAS_ENV, Capabilities, RuntimeProcess
+from harness.runtimes.backend import EXTRAS_ENV, Capabilities, Prepared, RuntimeProcess
 from harness.runtimes.docker_process import DockerProcess, container, wait
 from harness.runtimes.seam import Completed
-from harness.runtimes.venv import index_problem
+from harness.runtimes.venv import index_problem, sources_failed
 
 REPOSITORY = "paddle-harness"
 LABEL = "paddle-harness.runtime"
@@ -196,6 +197,16 @@ def build_context(rt: Runtime, work: Path, environ: Mapping[str, str]) -> io.Byt
     return buf
 
 
+def image_size(client: Any, tag: str) -> int | None:
+    """The image's size in bytes, as `docker images` shows it."""
+    size = client.images.get(tag).attrs.get("Size")
+    return int(size) if size is not None else None
+
+
+def megabytes(size: int | None) -> str:
+    return "size unknown" if size is None else f"{size / 1e6:.0f} MB"
+
+
 # ---------------------------------------------------------------- the engine
 def engine_problem() -> str | None:
     """None when a Docker engine answers; otherwise why not, in words."""
@@ -224,21 +235,36 @@ class DockerBackend:
         self._gpu_problem: str | None = None
 
     # ------------------------------------------------------------ images
-    def prepare(self, rt: Runtime) -> None:
+    def prepare(self, rt: Runtime) -> Prepared:
+        """Build the image from the first of the runtime's wheel sources that builds."""
         client = docker_seam.client()
-        tag = image_tag(rt)
-        if self._has_image(client, tag):
-            return  # built before from exactly this content
-        if rt.index_url != PYPI and (why := index_problem(rt.index_url)):
-            raise RuntimeUnavailable(
-                f"{rt.requirement} is published on {rt.index_url}, and {why}",
-                "run where that index is reachable, or point index_url in matrix.yaml at a mirror",
-            )
-        self._build(client, rt, tag)
+        tried: list[str] = []
+        for cand in rt.candidates:
+            tag = image_tag(cand)
+            if self._has_image(client, tag):
+                return Prepared(image_size(client, tag))  # built before from exactly this content
+            if cand.index_url != PYPI and (why := index_problem(cand.index_url)):
+                tried.append(f"{cand.requirement} is published on {cand.index_url}, and {why}")
+                continue
+            try:
+                return self._build(client, cand, tag)
+            except RuntimeUnavailable as exc:
+                tried.append(str(exc))
+        raise RuntimeUnavailable(sources_failed(tried), "the build logs are in " + str(self.work / "logs"))
+
+    def resolve(self, rt: Runtime) -> Runtime:
+        """The wheel source this runtime's image was built from: the first whose image exists."""
+        if not rt.sources:
+            return rt
+        client = docker_seam.client()
+        for cand in rt.candidates:
+            if self._has_image(client, image_tag(cand)):
+                return cand
+        return rt.candidates[0]
 
     def identity(self, rt: Runtime) -> str:
         try:
-            return str(docker_seam.client().images.get(image_tag(rt)).id)
+            return str(docker_seam.client().images.get(image_tag(self.resolve(rt))).id)
         except docker_seam.errors().ImageNotFound:
             return ""
 
@@ -253,7 +279,8 @@ class DockerBackend:
     def build_log(self, rt: Runtime) -> Path:
         return self.work / "logs" / f"build-{rt.id}.log"
 
-    def _build(self, client: Any, rt: Runtime, tag: str) -> None:
+    def _build(self, client: Any, rt: Runtime, tag: str) -> Prepared:
+        started = time.monotonic()
         log_path = self.build_log(rt)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         base = base_image(rt)
@@ -268,6 +295,12 @@ class DockerBackend:
                 f"base {base}): {error or 'no image was tagged'}\n{tail}",
                 self._build_remedy(base, base_was_here, log_path),
             )
+        built = Prepared(image_size(client, tag), round(time.monotonic() - started, 1))
+        line = f"[build {rt.id}] image {tag}: {megabytes(built.image_size)}, built in {built.image_build_s:.0f} s"
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+        console.say(line)
+        return built
 
     def _stream_build(self, client: Any, rt: Runtime, tag: str, log: IO[str]) -> str:
         """Run the build, copying its output to ``log``; the engine's error, or ''."""
@@ -340,6 +373,7 @@ class DockerBackend:
     ) -> dict[str, Any]:
         """The keyword arguments of ``containers.create`` for ``python ARGS`` in ``rt``."""
         role = role_for(args)
+        rt = self.resolve(rt)
         spec: dict[str, Any] = {
             "image": image_tag(rt),
             "command": ["python", *args],
@@ -391,7 +425,7 @@ class DockerBackend:
             env.update(PIP_CERT=CA_IN_CONTAINER, SSL_CERT_FILE=CA_IN_CONTAINER)
         pip = ["python", "-m", "pip", "install", "--no-input", "--no-deps", "--target", str(target)]
         return {
-            "image": image_tag(rt),
+            "image": image_tag(self.resolve(rt)),
             "command": [*pip, "-r", str(requirements)],
             "name": f"{REPOSITORY}-{rt.id}-extras-{uuid.uuid4().hex[:8]}",
             "user": user_for(ROLES["export"]),  # the files belong to whoever owns work/

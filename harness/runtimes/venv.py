@@ -73,6 +73,13 @@ def host_gpu_problem() -> str:
     return "no GPU: nvidia-smi finds no device on this host"
 
 
+def sources_failed(reasons: list[str]) -> str:
+    """Why no wheel source of a runtime could be used, one line per source tried."""
+    if len(reasons) == 1:
+        return reasons[0]
+    return "no wheel source could be used:\n" + "\n".join(f"source {i + 1}: {r}" for i, r in enumerate(reasons))
+
+
 class VenvBackend:
     name = "venv"
     # A venv is the host's own Python: no sandbox, installs reach the network directly.
@@ -101,24 +108,44 @@ class VenvBackend:
 
     # ------------------------------------------------------------ prepare
     def prepare(self, rt: Runtime) -> None:
-        spec = json.dumps([rt.python, self.requirements(rt), rt.index_url], sort_keys=True)
-        marker = self.venv_dir(rt) / ".harness-spec"
-        if marker.exists() and marker.read_text() == spec and Path(self.python(rt)).exists():
-            return  # already built from this exact spec
+        """Build the venv from the first of the runtime's wheel sources that installs; the
+        reason of every source that did not is kept for the one that fails last."""
+        for cand in rt.candidates:
+            if self._built_from(cand):
+                return  # already built from this exact spec
         exe = find_python(rt.python)
         if exe is None:
             raise RuntimeUnavailable(
                 f"Python {rt.python} is not installed on this host (looked on PATH, in ~/.pyenv and /usr)",
                 f"install Python {rt.python} (e.g. `pyenv install {rt.python}`) or use the docker backend",
             )
-        if rt.index_url != PYPI and (why := index_problem(rt.index_url)):
-            raise RuntimeUnavailable(
-                f"{rt.requirement} is published on {rt.index_url}, and {why}",
-                "run where that index is reachable, or point index_url in matrix.yaml at a mirror",
-            )
-        self._create(rt, exe)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(spec)
+        tried: list[str] = []
+        for cand in rt.candidates:
+            if cand.index_url != PYPI and (why := index_problem(cand.index_url)):
+                tried.append(f"{cand.requirement} is published on {cand.index_url}, and {why}")
+                continue
+            try:
+                self._create(cand, exe)
+            except RuntimeUnavailable as exc:
+                tried.append(str(exc))
+                continue
+            marker = self._marker(cand)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(self._spec(cand))
+            return
+        raise RuntimeUnavailable(
+            sources_failed(tried), "run where that index is reachable, or point index_url in matrix.yaml at a mirror"
+        )
+
+    def _spec(self, rt: Runtime) -> str:
+        return json.dumps([rt.python, self.requirements(rt), rt.index_url], sort_keys=True)
+
+    def _marker(self, rt: Runtime) -> Path:
+        return self.venv_dir(rt) / ".harness-spec"
+
+    def _built_from(self, rt: Runtime) -> bool:
+        marker = self._marker(rt)
+        return marker.exists() and marker.read_text() == self._spec(rt) and Path(self.python(rt)).exists()
 
     def _create(self, rt: Runtime, exe: str) -> None:
         venv = self.venv_dir(rt)

@@ -28,6 +28,7 @@ _EXPORT_EVIDENCE = (
     "warnings",
     "paddle_version",
     "ppdet_version",
+    "reference_check",
 )
 
 
@@ -51,7 +52,7 @@ def settle(ws: Workspace, key: CellKey) -> Result | None:
         return Result.for_cell(
             key,
             EXPORT_STATUS.get(record["status"], Status.EXPORT_FAILED),
-            stage=Stage.EXPORT,
+            stage=Stage.REFERENCE if record.get("stage") == "reference" else Stage.EXPORT,
             error=record.get("error", ""),
             log=record.get("log", "") or record.get("stderr", ""),
             details=export_details(record),

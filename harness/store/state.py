@@ -38,6 +38,8 @@ class RuntimeRecord:
     identity: str = ""  # what the backend built (venv marker, image id): unchanged means no re-probe
     build_s: float | None = None
     runtime: dict[str, Any] = field(default_factory=dict)  # the declaration it was built from
+    image_size: int | None = None  # bytes of the runtime's image (backends with images)
+    image_build_s: float | None = None  # how long building that image took (None: built before)
 
     @property
     def ready(self) -> bool:
@@ -53,6 +55,8 @@ class RuntimeRecord:
             "identity": self.identity,
             "build_s": self.build_s,
             "runtime": self.runtime,
+            "image_size": self.image_size,
+            "image_build_s": self.image_build_s,
         }
 
     @classmethod
@@ -67,6 +71,8 @@ class RuntimeRecord:
             identity=str(data.get("identity") or ""),
             build_s=data.get("build_s"),
             runtime=dict(data.get("runtime") or {}),
+            image_size=data.get("image_size"),
+            image_build_s=data.get("image_build_s"),
         )
 
 

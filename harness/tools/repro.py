@@ -1,6 +1,7 @@
 """Reproduce one producer/consumer pair: build only those two runtimes, export in the
 producer, load in the consumer, and print everything a person needs to dig in: the
-stage, the verbatim error, the full log, and the commands to do each step by hand."""
+stage, the verbatim error, the full log, and the commands to do each step by hand; with
+``--report-md`` also each failing cell's upstream report (harness.report.upstream)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from typing import Protocol, TypeVar
 from harness.config.matrix import Matrix, unknown_id_message
 from harness.config.plan import planned_cells
 from harness.console import console
-from harness.document.cell import Result, Status
+from harness.document.cell import FAILURES, Result, Status
+from harness.document.runtimes import LoaderEntry
 from harness.errors import ConfigError
 from harness.phases.build import build
 from harness.phases.context import RunContext
 from harness.phases.export import export_args, export_env, export_runtime
 from harness.phases.load import load_cells
+from harness.report.collect import export_entry, runtime_entry
+from harness.report.upstream import upstream_report
 from harness.runtimes.backend import get_backend
 from harness.store.exports import read_export
 from harness.store.layout import Workspace
+from harness.store.state import read_state
 
 RULE = "=" * 100
 
@@ -53,7 +58,13 @@ def narrow(matrix: Matrix, runtimes: list[str], model: str, export: str, loader:
 
 
 def repro(
-    ctx: RunContext, producer: str, consumer: str, model: str = "", export: str = "", loader: str = ""
+    ctx: RunContext,
+    producer: str,
+    consumer: str,
+    model: str = "",
+    export: str = "",
+    loader: str = "",
+    report_md: bool = False,
 ) -> list[Result]:
     small = dataclasses.replace(ctx, matrix=narrow(ctx.matrix, [producer, consumer], model, export, loader))
     for rt in small.matrix.runtimes:
@@ -63,7 +74,26 @@ def repro(
     results = load_cells(small, small.matrix.runtime(consumer), keys, small.ws.root / "repro.jsonl")
     for result in results:
         print_cell(small, result)
+    if report_md:
+        for result in results:
+            if result.status in FAILURES:
+                console.data(f"{RULE}\n{report_markdown(small, result)}")
     return results
+
+
+def report_markdown(ctx: RunContext, result: Result) -> str:
+    """The cell's upstream report (Markdown for a Paddle issue), from what its phases recorded."""
+    runtimes = {rt.id: runtime_entry(rt, read_state(ctx.ws, rt.id)) for rt in ctx.matrix.runtimes}
+    ld = ctx.loader(result.loader)
+    out = ctx.ws.export_dir(result.producer, result.model, result.export)
+    record = read_export(out)
+    return upstream_report(
+        result,
+        consumer=runtimes.get(result.consumer),
+        producer=runtimes.get(result.producer),
+        loader=LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim),
+        export=export_entry(result.producer, result.model, result.export, record, out) if record else None,
+    )
 
 
 def print_cell(ctx: RunContext, result: Result) -> None:
@@ -99,12 +129,12 @@ def export_command(ctx: RunContext, result: Result) -> str:
     return ctx.backend.describe(producer, export_args(spec), env=export_env(mode))
 
 
-def run(matrix: Matrix, backend: str, work: Path | None, keep: bool, **pair: str) -> int:
+def run(matrix: Matrix, backend: str, work: Path | None, keep: bool, report_md: bool = False, **pair: str) -> int:
     """Run a repro in its own workspace (removed afterwards unless keep) and return the exit code."""
     root = work or Path(tempfile.mkdtemp(prefix="harness-repro-"))
     ws = Workspace(root.resolve())
     try:
-        results = repro(RunContext(matrix, get_backend(backend, ws.root), ws), **pair)
+        results = repro(RunContext(matrix, get_backend(backend, ws.root), ws), **pair, report_md=report_md)
     finally:
         if keep or work:
             console.say(f"kept: runtimes, exports and logs are in {ws.root}")

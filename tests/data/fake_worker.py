@@ -20,10 +20,16 @@ def outputs(task):
     if "program" not in task:
         return []
     with numpy.load(os.path.join(os.path.dirname(task["program"]), "reference.npz")) as ref:
-        arrays = [ref["output_%d" % i] for i in range(len(ref.files))]
+        arrays = [(name, ref[name]) for name in ref.files]  # "output_i" and "output_i@k" (scene k)
+
+    def scene(name):
+        head, _, k = name.rpartition("@")
+        return int(k) if head and k.isdigit() else 0
+
+    arrays.sort(key=lambda item: (scene(item[0]), int(item[0].split("@")[0].rpartition("_")[2])))
     return [
-        {"name": "o%d" % i, "dtype": str(a.dtype), "shape": list(a.shape), "data": a.ravel().tolist()}
-        for i, a in enumerate(arrays)
+        {"name": n, "scene": scene(n), "dtype": str(a.dtype), "shape": list(a.shape), "data": a.ravel().tolist()}
+        for n, a in arrays
     ]
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+import numpy
+
 from harness.runtimes import seam
 from harness.runtimes.backend import Capabilities
 
@@ -77,8 +79,12 @@ class RecordingBackend:
             return seam.Completed(tuple(args), self.train_exit, "", "")
         if command == "train":
             (out / "weights.pdparams").write_bytes(b"w")
+            (out / "train.json").write_text(json.dumps({"losses": [2.0, 1.0]}))
         else:
             (out / "model.pdmodel").write_bytes(b"program")
+            # A sane reference: finite, inside the image (no truth.json: no detection floor).
+            box = numpy.array([[0, 0.9, 4, 4, 20, 20]], "float32")
+            numpy.savez(out / "reference.npz", output_0=box, output_1=numpy.array([1], "int32"))
             (out / "export.json").write_text(json.dumps({"status": "ok", "program_file": "model.pdmodel"}))
         return seam.Completed(tuple(args), 0, "", "")
 

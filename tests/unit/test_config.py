@@ -28,8 +28,13 @@ def test_default_matrix_declares_every_version_the_product_promises() -> None:
     assert {"2.3.2", "2.4.2", "2.5.2", "2.6.2", "3.0.0", "3.1.1", "3.2.2", "3.3.1"} <= cpu
     assert any(rt.device == "gpu" for rt in matrix.runtimes)
     old = [rt for rt in matrix.runtimes if rt.version < "2.6"]
-    assert old and all("numpy<2" in rt.pins for rt in old), "Paddle <= 2.5 gives wrong tensors with numpy 2"
-    assert all(rt.index_url.startswith("https://www.paddlepaddle.org.cn") for rt in old if rt.device == "cpu")
+    # Paddle <= 2.5 gives wrong tensors with numpy 2: every old runtime pins numpy below 2.
+    assert old and all(any(p in ("numpy<2", "numpy<1.24") for p in rt.pins) for rt in old)
+    # The CPU rows try Paddle's own index first, then PyPI's GPU wheel of the same version.
+    for rt in (r for r in old if r.device == "cpu"):
+        first, *rest = rt.candidates
+        assert first.index_url.startswith("https://www.paddlepaddle.org.cn") and first.package == "paddlepaddle"
+        assert [c.package for c in rest] == ["paddlepaddle-gpu"], rt.id
 
 
 def test_minimal_matrix_gets_defaults() -> None:

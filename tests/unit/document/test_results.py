@@ -101,11 +101,28 @@ def test_cell_from_result_keeps_every_field_and_shows_the_status() -> None:
 
 
 def test_write_and_read_back(tmp_path: Path) -> None:
-    doc = read_document(V2)
+    doc = read_document(V2)  # a schema 1 file: written as schema 2
     target = tmp_path / "reports" / "results.json"
     write_document(doc, target)
-    assert read_document(target) == doc
+    assert read_document(target) == dataclasses.replace(doc, schema_version=2)
     assert [p.name for p in target.parent.iterdir()] == ["results.json"]  # no temp file left
+
+
+def test_schema_2_keeps_a_log_many_cells_share_once_and_a_cell_per_line(tmp_path: Path) -> None:
+    doc = read_document(V2)
+    shared = "Traceback (most recent call last):\n  ...\nRuntimeError: the export failed"
+    doc = dataclasses.replace(doc, cells=[dataclasses.replace(c, log=shared) if n % 3 else c for n, c in enumerate(doc.cells)])
+    target = tmp_path / "results.json"
+    write_document(doc, target)
+    written = json.loads(target.read_text(encoding="utf-8"))
+    assert written["schema_version"] == 2 and written["logs"].count(shared) == 1
+    n = written["logs"].index(shared)
+    assert all(c["log"] == n for c, cell in zip(written["cells"], doc.cells) if cell.log == shared)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert sum(line.startswith('{"consumer":') for line in lines) == len(doc.cells)
+    broken = dict(written, cells=[dict(written["cells"][0], log=len(written["logs"]))])
+    with pytest.raises(DocumentError, match=r"cells\[0\]\.log: \d+ is not an index of the \d+ shared texts"):
+        ResultsDocument.from_json(broken, SOURCE)
 
 
 def test_a_nan_is_never_written(tmp_path: Path) -> None:
@@ -177,7 +194,7 @@ DELETE = object()
         (edit("export_modes/0/full_graph", "yes"), "export_modes[0].full_graph: expected true, false or null"),
         (edit("loaders", DELETE), "loaders: missing (a required key)"),
         (edit("check", "x"), "check: expected an object or null, found a string"),
-        (edit("schema_version", 2), "schema_version: 2 is not a schema this harness reads (1)"),
+        (edit("schema_version", 3), "schema_version: 3 is not a schema this harness reads (1, 2)"),
     ],
 )
 def test_a_wrong_key_is_named_with_the_file(change: Callable[[dict[str, Any]], None], message: str) -> None:

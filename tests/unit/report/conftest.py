@@ -8,7 +8,7 @@ import pytest
 
 from harness.report.html import render_html
 from tests.unit.report.data import SMALL, V2, raw, typed
-from tests.unit.report.dom import Node, parse
+from tests.unit.report.dom import Node, Page, parse
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,13 @@ def v2_html(v2: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def v2_doc(v2_html: str) -> Node:
     return parse(v2_html)
+
+
+@pytest.fixture(scope="module")
+def small_page(small_doc: Node) -> Page:
+    return Page.of(small_doc)
+
+
+@pytest.fixture(scope="module")
+def v2_page(v2_doc: Node) -> Page:
+    return Page.of(v2_doc)

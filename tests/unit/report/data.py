@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.document.results import ResultsDocument
 from harness.report.html import render_html
-from tests.unit.report.dom import Node, parse
+from tests.unit.report.dom import Node, Page, parse
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SMALL = DATA / "results_small.json"
@@ -31,6 +31,10 @@ def typed(data: dict[str, Any], source: str = "results.json") -> ResultsDocument
 
 def render(data: dict[str, Any]) -> Node:
     return parse(render_html(typed(data)))
+
+
+def page(data: dict[str, Any]) -> Page:
+    return Page.of(render(data))
 
 
 def cell_index(data: dict[str, Any], **key: str) -> int:

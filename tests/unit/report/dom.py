@@ -1,9 +1,14 @@
-"""Just enough DOM to assert on the rendered report (which the template keeps well-formed)."""
+"""Just enough DOM to assert on the rendered report (which the template keeps well-formed), and
+the page's data read back as its script reads it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
+
+from harness.report.html_data import unpack
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr"}
 
@@ -63,26 +68,63 @@ def parse(html: str) -> Node:
     return builder.root
 
 
-def grid_rows(doc: Node) -> list[list[Node]]:
-    body = doc.find("table", id="grid").find("tbody")
-    return [row.find_all("td") for row in body.find_all("tr")]
+def page_index(doc: Node) -> dict[str, Any]:
+    """The page's plain JSON: the cells as columns, the lists their numbers index."""
+    data: dict[str, Any] = json.loads(doc.find("script", id="report-data").text())
+    return data
 
 
-def panel(doc: Node, n: int) -> Node:
-    return doc.find("section", id=f"cell-{n}")
+def page_detail(doc: Node) -> dict[str, Any]:
+    """The page's packed detail, inflated as the page's script does."""
+    data: dict[str, Any] = unpack(doc.find("script", id="report-detail").text())
+    return data
 
 
-def cell_td(doc: Node, n: int) -> Node:
-    return doc.find("td", **{"data-cell": str(n)})
+@dataclass
+class Page:
+    """A rendered page read back: what the script would draw for each cell."""
 
+    node: Node
+    index: dict[str, Any]
+    detail: dict[str, Any]
 
-def fingerprint_rows(doc: Node, n: int) -> dict[str, Node]:
-    """The fingerprint a cell's panel shows: the export panel its slot names (the page's script
-    copies that table into the slot when the cell opens; the browser test checks the copy)."""
-    slot = panel(doc, n).find("div", class_="fp-slot")
-    assert slot.find("a").attrs["href"] == "#" + slot.attrs["data-fp"]  # without the script, a link to it
-    table = doc.find("section", id=slot.attrs["data-fp"]).find("table", class_="fingerprint")
-    return {tr.find("th").text(): tr.find("td") for tr in table.find_all("tr")}
+    @classmethod
+    def of(cls, node: Node) -> Page:
+        return cls(node, page_index(node), page_detail(node))
+
+    def cell(self, n: int) -> dict[str, Any]:
+        d, c = self.index, self.index["cells"]
+        exp = d["expectations"][c["q"][n] - 1] if c["q"][n] else None
+        return {
+            "producer": d["ids"][c["p"][n]],
+            "model": d["models"][c["m"][n]],
+            "export": d["exports"][c["e"][n]],
+            "consumer": d["ids"][c["c"][n]],
+            "loader": d["loaders"][c["l"][n]],
+            "status": d["statuses"][c["s"][n]],
+            "shown_as": d["statuses"][c["x"][n]],
+            "stage": d["stages"][c["g"][n]] or None,
+            "error": d["errors"][c["r"][n]],
+            "max_abs_diff": c["d"][n],
+            "transition": d["changes"][c["t"][n]][0] or None,
+            "expectation": exp,
+        }
+
+    def more(self, n: int) -> dict[str, Any]:
+        """The detail panel's data of cell n, texts resolved."""
+        entry = dict(self.detail["cells"][n])
+        texts = self.detail["texts"]
+        if "log" in entry:
+            entry["log"] = texts[entry["log"]]
+        if "upstream" in entry:
+            entry["upstream"] = "\n\n".join(texts[k] for k in entry["upstream"])
+        if "export" in entry:
+            entry["export"] = self.detail["exports"][entry["export"]]
+        return entry
+
+    @property
+    def cells(self) -> int:
+        return len(self.index["cells"]["s"])
 
 
 def summary_counts(doc: Node) -> dict[str, dict[str, str]]:

@@ -162,3 +162,72 @@ def test_a_busy_history_is_left_alone_and_the_reports_are_still_written(
     assert (out / "history.sqlite").read_bytes() == before and list(out.glob("*.corrupt-*")) == []
     assert doc.trend == {} and json.loads((out / "results.json").read_text())["run"]["id"] == doc.run.id
     assert "was not updated (database is locked); this report has no history" in capsys.readouterr().err
+
+
+def changes_of(hist: Path) -> dict[str, int]:
+    with sqlite3.connect(hist) as db:
+        rows = db.execute(
+            "SELECT runs.id, COUNT(changes.run) FROM runs LEFT JOIN changes ON changes.run = runs.number GROUP BY runs.id"
+        )
+        return dict(rows.fetchall())
+
+
+def test_a_run_stores_only_the_cells_that_changed(matrix: Matrix, tmp_path: Path) -> None:
+    ws, hist = Workspace(tmp_path / "work"), tmp_path / "history.sqlite"
+    night(ws, FIRST_NIGHT)
+    first = write_reports(matrix, ws, tmp_path / "r1", hist)
+    assert changes_of(hist) == {first.run.id: len(first.cells)}  # the first run is the full state
+    changed = [*FIRST_NIGHT[:3], result("cpu-3.3.1", "cpu-2.6.2", Status.LOAD_FAILED, error="E")]
+    night(ws, changed)
+    second = write_reports(matrix, ws, tmp_path / "r2", hist)
+    assert changes_of(hist) == {first.run.id: len(first.cells), second.run.id: 1}
+    night(ws, [*FIRST_NIGHT[:3], result("cpu-3.3.1", "cpu-2.6.2", Status.CRASH, error="again")])
+    third = write_reports(matrix, ws, tmp_path / "r3", hist)  # one change again, on a state rebuilt from changes
+    assert third.run.id not in (first.run.id, second.run.id) and changes_of(hist)[third.run.id] == 1
+    assert third.transitions.previous_run is not None and third.transitions.previous_run.id == second.run.id
+    before = History(hist).previous(matrix.source, "next")
+    assert before is not None and before.run.id == third.run.id
+    assert {slug: cell.status for slug, cell in before.cells.items()} == {c.slug: c.status for c in third.cells}
+    assert [p.run_id for p in third.trend["cpu-2.6.2"]] == [first.run.id, second.run.id, third.run.id]
+
+
+def test_a_full_state_is_kept_every_so_often(matrix: Matrix, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("harness.report.history.KEYFRAME_EVERY", 2)
+    ws, hist = Workspace(tmp_path / "work"), tmp_path / "history.sqlite"
+    seen = []
+    for n in range(4):
+        night(ws, [*FIRST_NIGHT[:3], result("cpu-3.3.1", "cpu-2.6.2", Status.CRASH, error=f"night {n}")])
+        seen.append(write_reports(matrix, ws, tmp_path / f"r{n}", hist).run.id)
+    with sqlite3.connect(hist) as db:
+        bases = dict(db.execute("SELECT id, base FROM runs").fetchall())
+    assert [bases[run] for run in seen] == [None, seen[0], None, seen[2]]
+    before = History(hist).previous(matrix.source, "next")
+    assert (
+        before is not None and before.cells["cpu-3.3.1__m__fullgraph_on-pir__cpu-2.6.2__predictor"].error == "night 3"
+    )
+
+
+OLD_SCHEMA = """
+CREATE TABLE runs (id TEXT PRIMARY KEY, matrix TEXT NOT NULL, generated_at TEXT NOT NULL, backend TEXT, summary TEXT);
+CREATE TABLE cells (
+    run_id TEXT NOT NULL REFERENCES runs(id), slug TEXT NOT NULL, consumer TEXT NOT NULL,
+    status TEXT NOT NULL, shown_as TEXT NOT NULL, max_abs_diff REAL, error TEXT, PRIMARY KEY (run_id, slug)
+);
+"""
+
+
+def test_a_history_an_older_harness_wrote_is_read_and_extended(matrix: Matrix, tmp_path: Path) -> None:
+    hist = tmp_path / "history.sqlite"
+    slug = "cpu-2.6.2__m__fullgraph_on-pir__cpu-3.3.1__predictor"
+    with sqlite3.connect(hist) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO runs VALUES ('old-1', ?, '2026-11-20T16:00:00Z', 'venv', '{}')", (matrix.source,))
+        db.execute("INSERT INTO cells VALUES ('old-1', ?, 'cpu-3.3.1', 'pass', 'pass', 0.0, '')", (slug,))
+    ws = Workspace(tmp_path / "work")
+    night(ws, SECOND_NIGHT)
+    doc = write_reports(matrix, ws, tmp_path / "r", hist)
+    assert doc.transitions.previous_run is not None and doc.transitions.previous_run.id == "old-1"
+    broken = next(c for c in doc.cells if c.slug == slug)
+    assert broken.transition == "newly_broken" and broken.previous is not None and broken.previous.status is Status.PASS
+    assert [p.run_id for p in doc.trend["cpu-3.3.1"]] == ["old-1", doc.run.id]
+    assert doc.trend["cpu-3.3.1"][0].counts == {"pass": 1}

@@ -1,12 +1,13 @@
-"""The HTML page and its grid: every cell in its place, untrusted text escaped, nothing
-external, written atomically."""
+"""The HTML page: every cell in the page's data with its key and statuses, the overview's
+axes, untrusted text kept out of the markup, nothing external, a flat cost per cell,
+written atomically. (What the script draws from the data: tests/browser.)"""
 
 from __future__ import annotations
 
 import copy
-import itertools
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,97 +17,81 @@ import pytest
 from harness.document.cell import Status
 from harness.document.results import EXPECTED, ResultsDocument
 from harness.report.html import render_html, write_html
-from harness.report.styles import FAILING, MISSING, STYLES
-from tests.unit.report.data import SCRIPT, SMALL, V2, ids, raw, render, typed
-from tests.unit.report.dom import Node, grid_rows, parse
+from harness.report.styles import STYLES, WORST_FIRST
+from tests.unit.report.data import SCRIPT, SMALL, V2, ids, page, raw, render, typed
+from tests.unit.report.dom import Node, Page, parse
+
+ROOT = Path(__file__).resolve().parents[3]
+KEY = ("producer", "model", "export", "consumer", "loader")
 
 
-def test_every_cell_appears_once_at_its_position_with_its_status_class(small: dict[str, Any], small_doc: Node) -> None:
-    cells = small["cells"]
-    rows = list(itertools.product(ids(small["runtimes"]), small["models"], ids(small["export_modes"])))
-    cols = list(itertools.product(ids(small["runtimes"]), ids(small["loaders"])))
-    grid = grid_rows(small_doc)
-    assert len(grid) == len(rows) and all(len(line) == len(cols) for line in grid)
-
-    seen = []
-    for (producer, model, export), line in zip(rows, grid):
-        for (consumer, loader), td in zip(cols, line):
-            if "data-cell" not in td.attrs:
-                continue
-            n = int(td.attrs["data-cell"])
-            cell = cells[n]
-            assert (cell["producer"], cell["model"], cell["export"]) == (producer, model, export)
-            assert (cell["consumer"], cell["loader"]) == (consumer, loader)
-            assert f"s-{cell['status']}" in td.classes()
-            assert td.text().strip() == STYLES[cell["status"]].label
-            seen.append(n)
-    assert sorted(seen) == list(range(len(cells)))
+def test_every_cell_is_in_the_pages_data_with_its_key_and_statuses(small: dict[str, Any], small_page: Page) -> None:
+    assert small_page.cells == len(small["cells"])
+    for n, cell in enumerate(small["cells"]):
+        shown = small_page.cell(n)
+        assert {k: shown[k] for k in KEY} == {k: cell[k] for k in KEY}
+        assert shown["status"] == cell["status"] and shown["shown_as"] == cell.get("shown_as", cell["status"])
+        assert shown["stage"] == cell["stage"] and shown["error"] == cell["error"]
 
 
-def test_a_missing_cell_renders_the_empty_marker(small_doc: Node) -> None:
-    # The fixture has no cell for cpu-3.3.1 / fullgraph_off-legacy -> cpu-2.5 / jit_load.
-    empty = [
-        (r, c)
-        for r, line in enumerate(grid_rows(small_doc))
-        for c, td in enumerate(line)
-        if "data-cell" not in td.attrs
-    ]
-    assert empty == [(1, 3)]
-    td = grid_rows(small_doc)[1][3]
-    assert "s-missing" in td.classes() and td.text().strip() == MISSING
+def test_v2_every_cell_has_its_shown_status_transition_and_expectation(v2: dict[str, Any], v2_page: Page) -> None:
+    for n, cell in enumerate(v2["cells"]):
+        shown = v2_page.cell(n)
+        assert (shown["status"], shown["shown_as"]) == (cell["status"], cell["shown_as"])
+        assert shown["transition"] == cell.get("transition")
+        assert (shown["expectation"] or {}).get("reason") == (cell.get("expectation") or {}).get("reason")
+        if cell["max_abs_diff"] is not None:
+            assert shown["max_abs_diff"] == pytest.approx(cell["max_abs_diff"], rel=1e-3)  # 4 digits for the eye
+            assert v2_page.more(n)["diff"] == cell["max_abs_diff"]  # the panel has it exactly
 
 
-def test_headers_follow_the_order_of_the_document(small: dict[str, Any], small_doc: Node) -> None:
-    head_rows = small_doc.find("table", id="grid").find("thead").find_all("tr")
-    consumers = [th.attrs["data-runtime"] for th in head_rows[0].find_all("th") if "data-runtime" in th.attrs]
-    assert consumers == ids(small["runtimes"])  # listed 3.3.1 before 2.5: not sorted
-    loaders = [th.text() for th in head_rows[1].find_all("th")]
-    assert loaders == ids(small["loaders"]) * len(small["runtimes"])  # predictor before jit_load
-
-    body = small_doc.find("table", id="grid").find("tbody")
-    # Every row names its producer (so a filter can hide any row); repeats are marked dup.
-    producers = [th.attrs["data-runtime"] for th in body.find_all("th") if "producer" in th.classes()]
-    per_producer = len(small["models"]) * len(small["export_modes"])
-    assert producers == [r for r in ids(small["runtimes"]) for _ in range(per_producer)]
-    firsts = [
-        th.attrs["data-runtime"]
-        for th in body.find_all("th")
-        if th.classes() >= {"producer"} and "dup" not in th.classes()
-    ]
-    assert firsts == ids(small["runtimes"])
-    exports = [th.text() for th in body.find_all("th") if "export" in th.classes()]
-    assert exports == ids(small["export_modes"]) * len(small["runtimes"])
+def test_statuses_labels_and_the_worst_first_order_come_with_the_data(small_page: Page) -> None:
+    index = small_page.index
+    assert index["statuses"][: len(STYLES)] == list(STYLES)
+    assert index["labels"][: len(STYLES)] == [style.label for style in STYLES.values()]
+    assert [index["statuses"][n] for n in index["worst"]] == list(WORST_FIRST)
 
 
-def test_untrusted_text_is_escaped_everywhere(small_html: str, small_doc: Node) -> None:
-    assert SCRIPT not in small_html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in small_html
-    scripts = small_doc.find_all("script")
-    assert len(scripts) == 1 and "alert" not in scripts[0].text()  # only the page's own JS
+def test_the_overview_has_the_ready_runtimes_and_a_line_for_each_other(v2: dict[str, Any], v2_page: Page) -> None:
+    index = v2_page.index
+    ready = [r["id"] for r in v2["runtimes"] if r["state"] == "ready"]
+    assert [index["ids"][n] for n in index["rows"]] == ready == [index["ids"][n] for n in index["cols"]]
+    lines = v2_page.node.find("ul", id="collapsed").find_all("li")
+    others = [r for r in v2["runtimes"] if r["state"] != "ready"]
+    assert [li.attrs["data-runtime"] for li in lines] == [r["id"] for r in others]
+    for li, runtime in zip(lines, others):
+        assert li.attrs["data-state"] == runtime["state"]
+        assert runtime["reason"].splitlines()[0] in li.find("span", class_="reason").text()
+        assert f"({sum(runtime['id'] in (c['producer'], c['consumer']) for c in v2['cells'])} cells)" in li.text()
+    assert v2_page.node.find("table", id="overview-grid").children == []  # drawn by the script
 
 
-def test_unavailable_runtime_shows_reason_fingerprint_and_header_mark(
+def test_untrusted_text_never_reaches_the_markup(small: dict[str, Any], small_html: str, small_page: Page) -> None:
+    assert SCRIPT not in small_html and "<script>alert" not in small_html
+    scripts = small_page.node.find_all("script")
+    assert [s.attrs.get("id") for s in scripts] == ["report-data", "report-detail", None]
+    assert "alert" not in scripts[2].text()  # only the page's own code runs
+    n = next(n for n, c in enumerate(small["cells"]) if SCRIPT in c["error"])
+    assert small_page.cell(n)["error"] == small["cells"][n]["error"]  # verbatim, for textContent
+
+
+def test_unavailable_runtime_shows_reason_and_fingerprint(
     small: dict[str, Any], small_html: str, small_doc: Node
 ) -> None:
     runtime = small["runtimes"][1]
     assert runtime["state"] == "unavailable"
     assert str(markupsafe.escape(runtime["reason"])) in small_html
-
     row = small_doc.find("table", class_="runtimes").find("tbody").find("tr", class_="rt-unavailable")
     assert row.find("pre").text() == runtime["reason"]  # verbatim, newlines and all
     assert runtime["fingerprint"]["paddle_commit"][:12] in row.text()
     assert runtime["fingerprint"]["numpy"] in row.text()
-
-    marked = [th for th in small_doc.find("table", id="grid").find_all("th") if "rt-unavailable" in th.classes()]
-    rows_of_producer = len(small["models"]) * len(small["export_modes"])
-    assert len(marked) == 1 + rows_of_producer  # the consumer column group, and each of its producer rows
-    assert all("(unavailable)" in th.text() for th in marked)
 
 
 def assert_nothing_external(html: str, doc: Node) -> None:
     """Nothing is loaded from elsewhere; the only links out are expectation links, opened apart."""
     assert not re.search(r"""src\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
     assert not re.search(r"url\(|@import", html, re.IGNORECASE)
+    assert "fetch(" not in html and "XMLHttpRequest" not in html
     for tag in ("link", "img", "iframe", "object", "embed", "base"):
         assert doc.find_all(tag) == []
     for a in doc.find_all("a"):
@@ -118,13 +103,11 @@ def assert_nothing_external(html: str, doc: Node) -> None:
 
 def test_no_external_resources(small_html: str, small_doc: Node) -> None:
     assert_nothing_external(small_html, small_doc)
-    assert "http://" not in small_html and "https://" not in small_html  # this fixture has no links at all
     assert all(a.attrs["href"].startswith("#") for a in small_doc.find_all("a"))
 
 
-def test_v2_has_nothing_external_and_one_script(v2_html: str, v2_doc: Node) -> None:
+def test_v2_has_nothing_external(v2_html: str, v2_doc: Node) -> None:
     assert_nothing_external(v2_html, v2_doc)
-    assert len(v2_doc.find_all("script")) == 1
 
 
 def test_legend_names_every_status_once_with_its_meaning(small_doc: Node) -> None:
@@ -138,39 +121,26 @@ def test_legend_names_every_status_once_with_its_meaning(small_doc: Node) -> Non
         assert STYLES[status].meaning in tr.text()
 
 
-def test_v2_every_cell_is_in_the_grid_with_its_shown_status(v2: dict[str, Any], v2_doc: Node) -> None:
-    tds = {int(td.attrs["data-cell"]): td for line in grid_rows(v2_doc) for td in line if "data-cell" in td.attrs}
-    assert sorted(tds) == list(range(len(v2["cells"])))
-    for n, cell in enumerate(v2["cells"]):
-        td = tds[n]
-        assert td.attrs["data-status"] == cell["shown_as"]
-        assert f"s-{cell['shown_as']}" in td.classes()
-        assert td.find("a").children[0] == STYLES[cell["shown_as"]].label  # the label, then any marks
-        if cell["shown_as"] != cell["status"]:
-            assert td.attrs["data-real"] == cell["status"]
-
-
-def test_zero_cells_render_an_all_empty_grid() -> None:
+def test_zero_cells_render() -> None:
     data = raw(SMALL)
     data["cells"] = []
-    doc = render(data)
-    tds = [td for line in grid_rows(doc) for td in line]
-    assert len(tds) == 16 and all("s-missing" in td.classes() for td in tds)
-    assert doc.find_all("section", class_="detail") == []
+    shown = page(data)
+    assert shown.cells == 0 and shown.detail["cells"] == []
+    assert shown.index["rows"] == shown.index["cols"] == []
 
 
 def test_an_empty_matrix_still_renders() -> None:
     empty = {"schema_version": 1, "generated_at": "", "matrix": "m.yaml", "backend": "none"}
-    doc = render({**empty, "runtimes": [], "models": [], "export_modes": [], "loaders": [], "cells": []})
-    assert doc.find_all("table", id="grid") == []
-    assert "grid is empty" in doc.text()
+    shown = page({**empty, "runtimes": [], "models": [], "export_modes": [], "loaders": [], "cells": []})
+    assert shown.index["ids"] == [] and shown.node.find_all("ul", id="collapsed") == []
 
 
-def test_a_very_long_log_is_kept_whole_in_its_panel() -> None:
+def test_a_very_long_log_is_kept_whole_for_its_panel() -> None:
     data = raw(SMALL)
     log = "".join(f"line {i} <&> " + "x" * 80 + "\n" for i in range(20000))  # ~2 MB
     data["cells"][3]["log"] = log
-    assert render(data).find("section", id="cell-3").find("pre", class_="log").text() == log
+    shown = page(data)
+    assert shown.more(3)["log"] == log
 
 
 def test_cells_naming_unlisted_runtimes_are_still_shown() -> None:
@@ -178,12 +148,11 @@ def test_cells_naming_unlisted_runtimes_are_still_shown() -> None:
     extra = copy.deepcopy(data["cells"][1])
     extra.update(consumer="cpu-9.9")  # a consumer no runtime entry lists
     data["cells"].append(extra)
-    doc = render(data)
-    head = doc.find("table", id="grid").find("thead").find_all("tr")[0]
-    consumers = [th for th in head.find_all("th") if "data-runtime" in th.attrs]
-    assert consumers[-1].attrs["data-runtime"] == "cpu-9.9" and "rt-unknown" in consumers[-1].classes()
-    td = doc.find("td", **{"data-cell": str(len(data["cells"]) - 1)})
-    assert td.classes() == {"cell", f"s-{extra['status']}"}
+    shown = page(data)
+    index = shown.index
+    assert index["ids"][-1] == "cpu-9.9" and index["runtimes"][-1]["state"] == ""
+    assert index["ids"][index["cols"][-1]] == "cpu-9.9"
+    assert shown.cell(len(data["cells"]) - 1)["consumer"] == "cpu-9.9"
 
 
 def test_a_check_report_has_one_row_for_its_producer() -> None:
@@ -191,19 +160,8 @@ def test_a_check_report_has_one_row_for_its_producer() -> None:
     produced nothing get none."""
     data = raw(SMALL)
     data["cells"] = [dict(c, producer="check:m") for c in data["cells"] if c["producer"] == "cpu-3.3.1"]
-    doc = render(data)
-    rows = doc.find("table", id="grid").find("tbody").find_all("tr")
-    assert {tr.attrs["data-producer"] for tr in rows} == {"check:m"}
-    assert len(rows) == len(data["models"]) * len(data["export_modes"])
-
-
-def test_a_cell_reported_twice_shows_the_last_and_warns() -> None:
-    data = raw(SMALL)
-    data["cells"].append(dict(data["cells"][1], status="infra_error", shown_as="infra_error"))
-    doc = render(data)
-    assert doc.find_all("td", **{"data-cell": "1"}) == []
-    assert "s-infra_error" in doc.find("td", **{"data-cell": str(len(data["cells"]) - 1)}).classes()
-    assert "1 cell(s) in results.json are not in the grid" in doc.find("p", class_="warn").text()
+    index = page(data).index
+    assert [index["ids"][n] for n in index["rows"]] == ["check:m"]
 
 
 def test_write_html_replaces_the_file_atomically(tmp_path: Path) -> None:
@@ -237,33 +195,22 @@ def test_write_html_of_v2_opens_from_disk(tmp_path: Path) -> None:
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
 
 
-def test_filters_offer_every_key_and_only_statuses_present(v2: dict[str, Any], v2_doc: Node) -> None:
+def test_selectors_offer_what_the_overview_summarises_and_statuses_present(v2: dict[str, Any], v2_doc: Node) -> None:
     form = v2_doc.find("form", id="filters")
     assert "hidden" in form.attrs  # the script shows it; without the script it would do nothing
-    assert set(form.attrs["data-failing"].split()) == set(FAILING)
     options = {
-        select.attrs["data-filter"]: [o.attrs["value"] for o in select.find_all("option")]
+        select.attrs["data-filter"]: [(o.attrs["value"], o.text()) for o in select.find_all("option")]
         for select in form.find_all("select")
     }
-    assert list(options) == ["producer", "model", "export", "consumer", "loader", "status", "change"]
-    assert options["model"] == ["", *v2["models"]]
-    assert options["export"] == ["", *ids(v2["export_modes"])]
-    assert options["loader"] == ["", *ids(v2["loaders"])]
-    assert options["consumer"] == options["producer"] == ["", *ids(v2["runtimes"])]
+    assert list(options) == ["model", "export", "loader", "status", "change"]
+    assert options["model"] == [("", "all"), *((str(n), m) for n, m in enumerate(v2["models"]))]
+    assert [t for _, t in options["export"][1:]] == ids(v2["export_modes"])
+    assert [t for _, t in options["loader"][1:]] == ids(v2["loaders"])
     present = {c["shown_as"] for c in v2["cells"]}
-    assert options["status"][:2] == ["", "@failure"] and set(options["status"][2:]) == present
-    assert options["change"] == ["", "@any", "newly_broken", "newly_fixed", "changed", "stale"]
-    assert form.find("select", id="f-status")  # the browser test and the summary links use these ids
-
-
-def test_rows_carry_their_keys_for_the_filters(v2: dict[str, Any], v2_doc: Node) -> None:
-    rows = v2_doc.find("table", id="grid").find("tbody").find_all("tr")
-    keys = [(tr.attrs["data-producer"], tr.attrs["data-model"], tr.attrs["data-export"]) for tr in rows]
-    assert keys == list(itertools.product(ids(v2["runtimes"]), v2["models"], ids(v2["export_modes"])))
-    loaders = v2_doc.find("table", id="grid").find("thead").find_all("tr")[1].find_all("th")
-    assert [(th.attrs["data-consumer"], th.attrs["data-loader"]) for th in loaders] == list(
-        itertools.product(ids(v2["runtimes"]), ids(v2["loaders"]))
-    )
+    assert [v for v, _ in options["status"][:2]] == ["", "@failure"] and {
+        v for v, _ in options["status"][2:]
+    } == present
+    assert [v for v, _ in options["change"]] == ["", "@any", "newly_broken", "newly_fixed", "changed", "stale"]
 
 
 def test_the_renderer_takes_the_typed_document_only(v2: dict[str, Any]) -> None:
@@ -273,3 +220,23 @@ def test_the_renderer_takes_the_typed_document_only(v2: dict[str, Any]) -> None:
     assert isinstance(doc, ResultsDocument)
     assert render_html(doc) == render_html(ResultsDocument.from_json(doc.to_json(), "again.json"))
     assert parse(render_html(doc)).find("p", id="run").find_all("code")[-1].text() == v2["run"]["id"]
+
+
+def test_the_page_costs_a_few_bytes_per_cell_at_the_default_scale() -> None:
+    """Sizes, not timings: the cells are data, so the page grows by a small constant per cell."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.synthetic_report import DEFAULT, synthetic_document
+
+    doc = synthetic_document(DEFAULT)
+    html = render_html(doc)
+    assert len(html.encode()) / len(doc.cells) <= 300
+    shown = Page.of(parse(html))
+    assert shown.cells == len(doc.cells) and shown.cell(len(doc.cells) - 1)["loader"] == doc.cells[-1].loader
+
+
+def test_the_summary_links_set_the_cell_filters(v2_doc: Node) -> None:
+    links = [a for a in v2_doc.find_all("a") if "data-set-filter" in a.attrs]
+    assert links and all(a.attrs["data-set-filter"] in ("status", "change") for a in links)
+    headline = v2_doc.find("p", id="headline")
+    assert headline.find("a", class_="unexpected").attrs["data-value"] == "@failure"
+    assert render(raw(V2)).find("p", id="headline").text() == headline.text()

@@ -1,19 +1,21 @@
-"""The sections around the grid: summary and headline, what changed, stale expectations,
-infrastructure, "where do exports load?" and the trend."""
+"""The sections written into the page: the headline and summary, what changed, stale
+expectations, infrastructure, "where do exports load?" (per model) and the trend."""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import re
 from typing import Any
 
 import pytest
 
-from harness.document.cell import Status
-from harness.document.results import EXPECTED
+from harness.document.cell import CellKey, Result, Stage, Status
+from harness.document.results import EXPECTED, Cell
+from harness.report.html_sections import headline
 from harness.report.styles import FAILING, MISSING, STYLES
-from tests.unit.report.data import V2, cell_index, ids, raw, render
-from tests.unit.report.dom import Node, grid_rows, panel, summary_counts
+from tests.unit.report.data import V2, cell_index, ids, raw, render, typed
+from tests.unit.report.dom import Node, summary_counts
 
 
 def test_summary_counts_the_cells_per_status(small: dict[str, Any], small_doc: Node) -> None:
@@ -29,18 +31,47 @@ def test_summary_counts_the_cells_per_status(small: dict[str, Any], small_doc: N
     assert "2026-11-23T16:00:00Z" in run and "venv" in run and "matrix.yaml" in run
 
 
-def test_summary_counts_shown_statuses_and_keeps_expected_apart(v2: dict[str, Any], v2_doc: Node) -> None:
+def counts(doc: Node) -> dict[str, str]:
+    line = doc.find("p", id="headline")
+    return {
+        strong.attrs["data-count"]: strong.text() for strong in line.find_all("strong") if "data-count" in strong.attrs
+    } | {span.attrs["data-count"]: span.text() for span in line.find_all("span") if "data-count" in span.attrs}
+
+
+def test_the_headline_keeps_unexpected_expected_passes_not_run_and_infrastructure_apart(
+    v2: dict[str, Any], v2_doc: Node
+) -> None:
     shown = collections.Counter(c["shown_as"] for c in v2["cells"])
     groups = summary_counts(v2_doc)
     assert groups["verdicts"][EXPECTED] == str(shown[EXPECTED]) == "21"
     assert groups["verdicts"]["load_failed"] == "3"  # the expected load failures are not counted as red
-    assert groups["infrastructure"] == {"infra_error": "1"}
-    headline = v2_doc.find("p", class_="headline").text()
     failing = sum(shown[s] for s in FAILING)
-    assert f"{failing} failing" in headline and f"{shown[EXPECTED]} expected" in headline
-    assert f"{shown['infra_error']} infrastructure" in headline
+    assert counts(v2_doc) == {
+        "unexpected": str(failing),
+        "cells": str(failing),
+        "exports": "0",
+        "expected": "21",
+        "pass": str(shown["pass"]),
+        "not_run": str(shown["unavailable"] + shown["skipped"] + shown["not_applicable"]),
+        "infra_runtimes": "1",
+        "infra_cells": "1",
+    }
     # "expected" is its own muted colour, not a failure colour
     assert STYLES[EXPECTED].background not in {STYLES[s].background for s in FAILING}
+
+
+def test_a_failed_export_is_one_unexpected_failure_not_one_per_consumer_and_loader() -> None:
+    doc = typed(raw(V2))
+    failed = [
+        Cell.from_result(
+            Result.for_cell(CellKey("cpu-3.3.1", "m", "legacy", c, ld), Status.EXPORT_FAILED, stage=Stage.EXPORT)
+        )
+        for c in ("cpu-2.6.2", "cpu-3.3.1")
+        for ld in ("predictor", "jit_load")
+    ]
+    loaded = Cell.from_result(Result.for_cell(CellKey("cpu-3.3.1", "m", "pir", "cpu-2.6.2", "jit_load"), Status.CRASH))
+    line = headline(dataclasses.replace(doc, cells=[*failed, loaded]))
+    assert (line["unexpected"], line["cells"], line["exports"], line["export_cells"]) == (2, 1, 1, 4)
 
 
 def test_summary_lists_runtime_states(v2_doc: Node) -> None:
@@ -60,25 +91,8 @@ def test_transitions_line_names_the_previous_run_and_links_to_filters(v2: dict[s
     assert set(links) == {"newly_broken", "newly_fixed", "changed", "@any"}
     for kind in ("newly_broken", "newly_fixed", "changed"):
         assert links[kind].attrs["data-transition-count"] == str(v2["transitions"][kind])
-        assert links[kind].attrs["href"] == "#grid-section"
+        assert links[kind].attrs["href"] == "#cell-list"
     assert "3 newly broken" in " ".join(line.text().split())
-
-
-def test_cells_with_a_transition_carry_a_class_a_glyph_and_words(v2: dict[str, Any], v2_doc: Node) -> None:
-    marked = [td for line in grid_rows(v2_doc) for td in line if "data-transition" in td.attrs]
-    assert collections.Counter(td.attrs["data-transition"] for td in marked) == {
-        k: v2["transitions"][k] for k in ("newly_broken", "newly_fixed", "changed")
-    }
-    glyphs = {"newly_broken": "▼", "newly_fixed": "▲", "changed": "Δ"}
-    for td in marked:
-        kind = td.attrs["data-transition"]
-        assert f"t-{kind}" in td.classes()
-        mark = td.find("span", class_="tmark")
-        assert mark.text() == glyphs[kind]  # not colour alone
-        assert mark.attrs["aria-label"] == kind.replace("_", " ")
-        assert kind.replace("_", " ") in td.attrs["title"]
-    unmarked = [td for line in grid_rows(v2_doc) for td in line if "data-transition" not in td.attrs]
-    assert not any(c.startswith("t-") for td in unmarked for c in td.classes())
 
 
 def test_stale_expectations_are_listed_with_links_to_their_cells(v2: dict[str, Any], v2_doc: Node) -> None:
@@ -88,58 +102,68 @@ def test_stale_expectations_are_listed_with_links_to_their_cells(v2: dict[str, A
         targets = [a.attrs["href"] for a in li.find_all("a") if a.attrs["href"].startswith("#cell-")]
         keys = [dict(zip(["producer", "model", "export", "consumer", "loader"], s.split("__"))) for s in entry["cells"]]
         assert targets == [f"#cell-{cell_index(v2, **key)}" for key in keys]
-    # The stale cells are marked in the grid and offered as a filter.
-    stale_tds = [td for line in grid_rows(v2_doc) for td in line if "data-stale" in td.attrs]
-    assert len(stale_tds) == 3 and all("stale" in td.classes() and td.find("span", class_="smark") for td in stale_tds)
-    n = cell_index(
-        v2,
-        producer="cpu-3.3.1",
-        model="ppyoloe_tiny",
-        export="fullgraph_on-pir",
-        consumer="cpu-2.6.2",
-        loader="jit_load",
-    )
-    assert "stale: now passes" in panel(v2_doc, n).find("span", class_="stale-note").text()
 
 
-def test_where_do_exports_load(v2: dict[str, Any], v2_doc: Node) -> None:
+def test_many_stale_cells_are_linked_up_to_a_dozen_then_listed_by_the_filter() -> None:
+    data = raw(V2)
+    data["stale_expectations"][0]["cells"] = [f"a__b__c__d__e{n}" for n in range(40)]
+    li = render(data).find("ul", class_="stale").find_all("li")[0]
+    assert len([c for c in li.find_all("code") if c.text().startswith("a__")]) == 12 and "and 28 more" in li.text()
+    assert li.find("a", **{"data-set-filter": "change"}).attrs["data-value"] == "stale"
+
+
+def compat_rows(doc: Node) -> dict[tuple[str, str], list[Node]]:
+    rows, producer = {}, ""
+    for tr in doc.find("section", id="compat").find("table", class_="compat").find("tbody").find_all("tr"):
+        producer = tr.attrs["data-producer"] or producer
+        rows[(producer, tr.attrs["data-model"])] = tr.find_all("td")
+    return rows
+
+
+def test_where_do_exports_load_an_old_file_every_model_together(v2: dict[str, Any], v2_doc: Node) -> None:
     table = v2_doc.find("section", id="compat").find("table", class_="compat")
-    assert [th.text() for th in table.find("thead").find_all("th")] == ["producer", *ids(v2["export_modes"])]
-    cells = {tr.attrs["data-producer"]: tr.find_all("td") for tr in table.find("tbody").find_all("tr")}
-    assert list(cells) == ["cpu-2.6.2", "cpu-3.3.1"]
-    legacy = cells["cpu-3.3.1"][1]
+    assert [th.text() for th in table.find("thead").find_all("th")] == ["producer", "model", *ids(v2["export_modes"])]
+    rows = compat_rows(v2_doc)
+    assert list(rows) == [("cpu-2.6.2", ""), ("cpu-3.3.1", "")]  # schema 1: no model, every model together
+    legacy = rows[("cpu-3.3.1", "")][1]
     assert legacy.find("span", class_="range").text() == "cpu-2.6.2 → cpu-3.3.1"
     assert "loads in: cpu-2.6.2, cpu-3.3.1" in legacy.attrs["title"]
-    assert "not tested: cpu-2.5, gpu-3.3.1" in legacy.attrs["title"]
-    assert "cr-ok" in legacy.classes()
-    nowhere = cells["cpu-2.6.2"][0]
-    assert "cr-none" in nowhere.classes() and nowhere.find("span", class_="range").text() == "loads nowhere"
+    assert "not tested: cpu-2.5, gpu-3.3.1" in legacy.attrs["title"] and "cr-ok" in legacy.classes()
+    nowhere = rows[("cpu-2.6.2", "")][0]
+    assert "cr-none" in nowhere.classes() and nowhere.find("span", class_="range").text() == "not exported"
     assert "not_applicable" in nowhere.find("small", class_="export-status").text()
     # not_tested is the same everywhere: said once, above the table
     assert "cpu-2.5, gpu-3.3.1" in v2_doc.find("section", id="compat").find("p", class_="note").text()
-    assert table.find_all("small", class_="untested") == []
 
 
-def test_where_do_exports_load_names_holes_and_missing_entries() -> None:
+def test_where_do_exports_load_per_model_never_hides_one_behind_another() -> None:
+    data = raw(V2)
+    base = next(
+        e for e in data["compat_ranges"] if (e["producer"], e["export"]) == ("cpu-3.3.1", "fullgraph_off-legacy")
+    )
+    data["compat_ranges"] = [
+        dict(base, model="ppyoloe_tiny"),
+        dict(base, model="rtdetr_tiny", loads_in=[], oldest=None, newest=None, export_status="export_failed"),
+        dict(base, model="rtdetr_tiny", export="fullgraph_on-pir"),
+    ]
+    rows = compat_rows(render(data))
+    assert list(rows) == [("cpu-3.3.1", "ppyoloe_tiny"), ("cpu-3.3.1", "rtdetr_tiny")]  # modes: on-pir, off-legacy
+    assert rows[("cpu-3.3.1", "ppyoloe_tiny")][1].find("span", class_="range").text() == "cpu-2.6.2 → cpu-3.3.1"
+    assert rows[("cpu-3.3.1", "rtdetr_tiny")][1].find("span", class_="range").text() == "not exported"
+    assert rows[("cpu-3.3.1", "ppyoloe_tiny")][0].text() == MISSING  # no entry for that mode
+
+
+def test_where_do_exports_load_names_holes() -> None:
     data = raw(V2)
     data["runtimes"].insert(2, {"id": "cpu-3.0.0", "version": "3.0.0", "state": "ready", "fingerprint": None})
     entry = next(
         e for e in data["compat_ranges"] if (e["producer"], e["export"]) == ("cpu-3.3.1", "fullgraph_off-legacy")
     )
     entry["not_tested"] = ["cpu-2.5"]
-    data["compat_ranges"] = [
-        e for e in data["compat_ranges"] if e["export"] != "fullgraph_on-pir" or e["producer"] != "cpu-2.6.2"
-    ]
-    table = render(data).find("table", class_="compat")
-    rows = {tr.attrs["data-producer"]: tr.find_all("td") for tr in table.find("tbody").find_all("tr")}
-    legacy = rows["cpu-3.3.1"][1]
+    legacy = compat_rows(render(data))[("cpu-3.3.1", "")][1]
     assert "cr-gaps" in legacy.classes()
     assert legacy.find("small", class_="gaps").text() == "does not load in: cpu-3.0.0"
     assert "does not load in: cpu-3.0.0" in legacy.attrs["title"]
-    # cpu-2.5 is untested everywhere, so it is said once above the table; gpu-3.3.1 only per cell
-    assert legacy.find_all("small", class_="untested") == []
-    assert rows["cpu-3.3.1"][0].find("small", class_="untested").text() == "not tested: gpu-3.3.1"
-    assert rows["cpu-2.6.2"][0].text() == MISSING and "cr-missing" in rows["cpu-2.6.2"][0].classes()
 
 
 def test_trend_has_a_table_per_runtime_with_counts_per_run(v2: dict[str, Any], v2_doc: Node) -> None:
@@ -188,5 +212,3 @@ def test_old_results_without_optional_sections_render_every_section(small_doc: N
     listed = infra.find("table", class_="infra-runtimes").find("tbody").find_all("tr")
     assert [tr.find("code").text() for tr in listed] == ["cpu-2.5"]
     assert infra.find("p", class_="infra-cells-count").find("strong").text() == "0"
-    assert "no reproduce command" in panel(small_doc, 0).text()
-    assert small_doc.find_all("td", **{"data-transition": "newly_broken"}) == []

@@ -7,7 +7,7 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.document.cell import CellKey, Result, Status
+from harness.document.cell import CellKey, Result, Stage, Status
 from harness.document.results import EXPECTED, Cell
 from harness.report.junit import junit_xml, write_junit
 from tests.unit.report.data import SMALL, V2, assert_golden, raw, typed
@@ -49,3 +49,35 @@ def test_control_characters_in_logs_do_not_break_the_xml(tmp_path: Path) -> None
     [failure] = list(case)
     assert failure.get("message") == "load_failed: bad  byte" and failure.text == "[31mred"
     assert failure.get("type") == "load_failed"
+
+
+def test_a_failed_exports_log_is_written_once_and_skipped_reasons_are_one_line() -> None:
+    doc = typed(raw(SMALL))
+    log = "Traceback (most recent call last):\n" + "  frame\n" * 200 + "TypeError: sigmoid()"
+    failed = [
+        Cell.from_result(
+            Result.for_cell(
+                CellKey("cpu-3.3.1", "m", "legacy", c, ld),
+                Status.EXPORT_FAILED,
+                stage=Stage.EXPORT,
+                error="TypeError",
+                log=log,
+            )
+        )
+        for c in ("cpu-2.6.2", "cpu-3.3.1")
+        for ld in ("predictor", "jit_load")
+    ]
+    skipped = Cell.from_result(
+        Result.for_cell(
+            CellKey("gpu", "m", "pir", "gpu", "predictor"), Status.SKIPPED, error="no GPU " * 100 + "\nmore"
+        )
+    )
+    text = junit_xml(dataclasses.replace(doc, cells=[*failed, skipped]))
+    cases = ET.fromstring(text).findall("testcase")
+    bodies = [case[0].text for case in cases[:4]]
+    assert bodies[0] == log and all(
+        "the same failed export as testcase cpu-3.3.1.m.legacy cpu-2.6.2/predictor" in b for b in bodies[1:]
+    )
+    message = cases[4][0].get("message", "")
+    assert message.startswith("skipped: no GPU") and len(message) <= len("skipped: ") + 160 and "more" not in message
+    assert sum(line.startswith("<testcase ") for line in text.splitlines()) == len(cases)  # a line each

@@ -21,8 +21,21 @@ def test_markdown_names_changes_stale_expectations_infra_and_ranges() -> None:
     assert "| newly_broken | `cpu-3.3.1__ppyoloe_tiny__fullgraph_off-legacy__cpu-2.6.2__jit_load` | pass |" in md
     assert "expired on 2026-10-01; 2 cells" in md
     assert "- `cpu-2.5` unavailable: cpu-2.5: the index" in md and "- 1 cells could not be run" in md
-    assert "| cpu-3.3.1 | fullgraph_off-legacy | cpu-2.6.2 | cpu-3.3.1 | cpu-2.6.2, cpu-3.3.1 |" in md
-    assert "| cpu-2.6.2 | fullgraph_on-pir | - | - | not exported (not_applicable) |" in md
+    assert "| producer | model | fullgraph_on-pir | fullgraph_off-legacy | fullgraph_off-legacy-ppdet |" in md
+    assert "| cpu-3.3.1 | every model | cpu-3.3.1 | cpu-2.6.2 → cpu-3.3.1 | not exported (export_failed) |" in md
+    assert "**5 unexpected failures** (5 cells failed to load, run or match; 0 exports failed) · 21 expected" in md
+
+
+def test_ranges_are_per_model_and_name_their_holes() -> None:
+    doc = typed(raw(V2))
+    legacy = next(r for r in doc.compat_ranges if (r.producer, r.export) == ("cpu-3.3.1", "fullgraph_off-legacy"))
+    ranges = [
+        dataclasses.replace(legacy, model="a", loads_in=["cpu-2.6.2", "gpu-3.3.1"], newest="gpu-3.3.1", not_tested=[]),
+        dataclasses.replace(legacy, model="b", loads_in=[], oldest=None, newest=None),
+    ]
+    md = markdown(dataclasses.replace(doc, compat_ranges=ranges))
+    assert "| cpu-3.3.1 | a | cpu-2.6.2 → gpu-3.3.1 except cpu-3.3.1 |" in md
+    assert "| cpu-3.3.1 | b | nowhere |" in md
 
 
 def test_a_long_list_of_changes_is_cut_and_error_text_cannot_break_the_table() -> None:

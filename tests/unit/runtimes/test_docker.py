@@ -1,5 +1,5 @@
 """The Docker backend through a fake Docker seam: exact container and build arguments,
-cleanup on every way out, the attach stream, and the base-image builder. No engine."""
+cleanup on every way out, the attach stream. No engine. (Base images: test_base_images.py.)"""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from harness.config.matrix import PYPI, Matrix, Model, Runtime
 from harness.errors import BackendError, RuntimeUnavailable
 from harness.phases.build import build
 from harness.phases.context import RunContext
-from harness.runtimes import base_images, docker_process, docker_seam, inside_code, seam
 from harness.runtimes import docker as dk
+from harness.runtimes import docker_process, docker_seam, inside_code
 from harness.runtimes.backend import EXTRAS_ENV, get_backend
-from harness.runtimes.seam import Completed, signal_name
+from harness.runtimes.seam import signal_name
 from harness.store.layout import Workspace
-from harness.store.state import RuntimeState
+from harness.store.state import RuntimeState, read_state
 
 RT = Runtime(id="cpu-2.6.2", version="2.6.2", python="3.11", pins=("numpy<2",))
 OLD = Runtime(id="cpu-2.5", version="2.5.2", python="3.9", index_url="https://paddle.example/cpu/")
@@ -54,7 +54,7 @@ class FakeContainer:
         self.calls.append("logs")
         if self.engine.logs_fail:
             raise RuntimeError("engine went away")
-        return b"out\n" if stdout else b"err\n"
+        return self.engine.stdout if stdout else b"err\n"
 
     def kill(self) -> None:
         self.calls.append("kill")
@@ -69,8 +69,14 @@ class FakeContainer:
         return self.sock
 
 
+class FakeImage:
+    def __init__(self, tag: str, size: int) -> None:
+        self.id, self.attrs = f"sha256:{tag}", {"Size": size}
+
+
 class FakeEngine:
-    """Stands in for docker.DockerClient: records every call that matters."""
+    """Stands in for docker.DockerClient: records every call that matters. ``registry`` holds
+    the images a pull can get; a pull of any other fails as an unreachable registry does."""
 
     def __init__(self, images: tuple[str, ...] = (), runtimes: tuple[str, ...] = ("runc",)) -> None:
         self.images_present = set(images)
@@ -78,8 +84,11 @@ class FakeEngine:
         self.created: list[FakeContainer] = []
         self.builds: list[dict[str, Any]] = []
         self.imports: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.pulls: list[str] = []
+        self.registry: set[str] = set()
         self.build_chunks: list[dict[str, str]] = [{"stream": "Successfully built\n"}]
         self.exit_code, self.hang, self.logs_fail = 0, False, False
+        self.stdout = b"out\n"  # what every container prints
         self.far_end: socket.socket | None = None
         self.containers, self.images, self.api = self, self, self
 
@@ -90,10 +99,19 @@ class FakeEngine:
         self.created.append(FakeContainer(spec, self))
         return self.created[-1]
 
-    def get(self, tag: str) -> str:
+    def get(self, tag: str) -> FakeImage:
         if tag not in self.images_present:
             raise ImageNotFound(tag)
-        return tag
+        return FakeImage(tag, 1_070_000_000)
+
+    def pull(self, repository: str, tag: str) -> FakeImage:
+        self.pulls.append(f"{repository}:{tag}")
+        if f"{repository}:{tag}" not in self.registry:
+            raise docker_seam.errors().APIError(
+                'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'
+            )
+        self.images_present.add(f"{repository}:{tag}")
+        return self.get(f"{repository}:{tag}")
 
     def build(self, **kwargs: Any) -> Iterator[dict[str, str]]:
         self.builds.append(kwargs)
@@ -103,6 +121,7 @@ class FakeEngine:
 
     def import_image_from_file(self, *args: Any, **kwargs: Any) -> None:
         self.imports.append((args, kwargs))
+        self.images_present.add(f"{kwargs['repository']}:{kwargs['tag']}")
 
     def ping(self) -> bool:
         return True
@@ -290,6 +309,22 @@ def test_prepare_reuses_an_image_with_the_same_content_tag(backend: dk.DockerBac
     assert engine.builds == []
 
 
+def test_an_image_build_reports_its_size_and_time_in_the_log_and_the_runtime_record(
+    backend: dk.DockerBackend, engine: FakeEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine.images_present.clear()
+    engine.stdout = b'{"paddle_version": "2.6.2"}\n'  # the probe's fingerprint
+    ctx = RunContext(Matrix(runtimes=(RT,), models=(Model("m"),), export_modes=(), loaders=()), backend, Workspace(tmp_path))
+    record = build(ctx, RT)
+    line = f"[build cpu-2.6.2] image {dk.image_tag(RT)}: 1070 MB, built in 0 s"
+    assert line in capsys.readouterr().out
+    assert backend.build_log(RT).read_text().endswith(line + "\n")
+    assert record.state is RuntimeState.READY and record.image_size == 1_070_000_000
+    assert record.image_build_s is not None and read_state(ctx.ws, RT.id).image_size == 1_070_000_000
+    again = build(ctx, RT)  # the image is there now: nothing is built, the recorded build time stays
+    assert len(engine.builds) == 1 and (again.image_size, again.image_build_s) == (1_070_000_000, record.image_build_s)
+
+
 def test_prepare_builds_with_exact_arguments_and_a_minimal_context(
     backend: dk.DockerBackend, engine: FakeEngine, tmp_path: Path
 ) -> None:
@@ -431,35 +466,7 @@ def test_auto_falls_back_to_venv_and_says_why(
         get_backend("docker", tmp_path)
 
 
-# ---------------------------------------------------------------- base images
-def test_base_images_bootstrap_debian_and_import_under_the_python_tag(
-    engine: FakeEngine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    engine.images_present.add("python:3.11-slim")
-    calls: list[list[str]] = []
-
-    def fake_run(argv: list[str], **kwargs: Any) -> Completed:
-        calls.append(argv)
-        if argv[0] == "debootstrap":
-            Path(argv[-2]).mkdir(parents=True)
-        return Completed(tuple(argv), 0, "", "")
-
-    monkeypatch.setattr(seam, "run", fake_run)
-    lines = base_images.build_all(["bookworm", "trixie"], "http://deb.example/debian", force=False, jobs=1)
-    assert lines[0] == "python:3.11-slim: already on this engine, kept (--force rebuilds it)"
-    assert lines[1].startswith("python:3.13-slim: built from Debian trixie")
-    assert calls[0][:3] == ["debootstrap", "--variant=minbase", "--include=" + ",".join(base_images.PACKAGES)]
-    assert calls[0][3] == "trixie" and calls[0][-1] == "http://deb.example/debian"
-    assert calls[1][:3] == ["tar", "--numeric-owner", "-C"]
-    [(args, kwargs)] = engine.imports
-    assert args[0].endswith("trixie.tar") and kwargs["repository"] == "python" and kwargs["tag"] == "3.13-slim"
-    assert (
-        'LABEL paddle-harness.base-image="debootstrap --variant=minbase trixie http://deb.example/debian"'
-        in (kwargs["changes"])
-    )
-    assert base_images.SUITES == {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
-
-
+# ---------------------------------------------------------------- user models (check)
 def test_consumers_also_read_models_staged_by_check(backend: dk.DockerBackend, tmp_path: Path) -> None:
     (tmp_path / "checks").mkdir()
     checks = str(tmp_path / "checks")
