@@ -89,13 +89,18 @@ def _index(name: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def read_truth(path: Path) -> list[dict[str, Any]] | None:
+def _recorded(path: Path, key: str) -> Any:
+    """``key`` of a JSON record the in-runtime code wrote; None when absent or unreadable."""
     if not path.exists():
         return None
     try:
-        scenes = read_json_object(path).get("scenes")
+        return read_json_object(path).get(key)
     except CorruptState:
         return None
+
+
+def read_truth(path: Path) -> list[dict[str, Any]] | None:
+    scenes = _recorded(path, "scenes")
     return scenes if isinstance(scenes, list) else None
 
 
@@ -114,12 +119,7 @@ def input_sizes(path: Path) -> list[tuple[int, int] | None]:
 
 
 def read_losses(path: Path) -> list[float] | None:
-    if not path.exists():
-        return None
-    try:
-        losses = read_json_object(path).get("losses")
-    except CorruptState:
-        return None
+    losses = _recorded(path, "losses")
     if not isinstance(losses, list):
         return None
     return [float(x) if isinstance(x, (int, float)) else math.nan for x in losses]

@@ -198,3 +198,63 @@ def test_final_image_holds_neither_the_ca_bundle_nor_index_credentials(tmp_path:
     assert secret not in history + config + files
     assert "PIP_CERT" not in history + config + files and "ca-bundle" not in history + files
     assert "No such file" in files, "the builder's /tmp/harness (CA bundle, requirements) is not in the image"
+
+
+# ---------------------------------------------------------------- a patched image is not the image it was
+def test_a_consumer_image_rebuilt_with_a_patched_file_is_recomputed_and_never_passes(
+    docker_run: dict[str, Any], tmp_path: Path
+) -> None:
+    """The consumer's image is rebuilt under the same tag with paddle/inference/__init__.py
+    edited to shift every predictor output by 0.5. A re-run without --fresh must see the new
+    image (its id is part of every cached verdict's key), recompute the cells and never say
+    pass; the original image is put back afterwards."""
+    import io
+    import shutil
+    import tarfile
+
+    from tests.runtime.test_verdict_truth import WRAPPERS, computed
+
+    client = docker_seam.client()
+    tag = docker_run["tags"]["cpu-3.3.1"]
+    original = client.images.get(tag)
+    edit = "\nMODE = 'shift'\n" + WRAPPERS + (
+        "\n_real_create = create_predictor\n\n\ndef create_predictor(config):\n"
+        "    return _Predictor(_real_create(config))\n"
+    )
+    dockerfile = (
+        f"FROM {tag}\nCOPY edit.py /tmp/edit.py\n"
+        "RUN cat /tmp/edit.py >> /opt/venv/lib/python3.11/site-packages/paddle/inference/__init__.py\n"
+    )
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in (("Dockerfile", dockerfile), ("edit.py", edit)):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    context.seek(0)
+    work = tmp_path / "work"
+    subprocess.run(["cp", "-al", str(docker_run["work"]), str(work)], check=True)
+    for appended in ("results", "logs"):  # appended to in place: the copy gets its own
+        shutil.rmtree(work / appended, ignore_errors=True)
+    patched, _ = client.images.build(fileobj=context, custom_context=True, tag=tag, pull=False, rm=True)
+    try:
+        assert patched.id != original.id
+        argv = [sys.executable, "-m", "harness", "matrix", "--backend", "docker", "--matrix", str(MATRIX)]
+        argv += ["--runtimes", "cpu-2.6.2,cpu-3.3.1", "--work", str(work), "--reports", str(tmp_path / "reports")]
+        proc = subprocess.run([*argv, "--history", "none"], cwd=ROOT, capture_output=True, text=True, timeout=3000)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert computed(proc.stdout, "cpu-3.3.1") > 0, proc.stdout
+        before = {"__".join(c[k] for k in CELL_KEYS): c for c in docker_run["results"]["cells"]}
+        after = json.loads((tmp_path / "reports" / "results.json").read_text())["cells"]
+        hit = [
+            c for c in after
+            if c["consumer"] == "cpu-3.3.1" and c["loader"].startswith("predictor")
+            and before["__".join(c[k] for k in CELL_KEYS)]["status"] == "pass"
+        ]
+        assert hit, "the normal run must have passing predictor cells in cpu-3.3.1"
+        assert all(c["status"] != "pass" for c in hit), [(c["export"], c["status"]) for c in hit]
+        assert any(c["status"] == "mismatch" for c in hit)
+    finally:
+        repository, name = tag.rsplit(":", 1)
+        original.tag(repository, name)
+        client.images.remove(patched.id, force=True)
