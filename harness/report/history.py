@@ -24,6 +24,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+# pandas ships no type hints; the lint extra installs pandas-stubs, hence unused-ignore too.
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
 from harness.console import console
 from harness.document.cell import FAILURES, Status
 from harness.document.results import Cell, PreviousCell, PreviousRun, ResultsDocument, RunInfo, Transitions, TrendPoint
@@ -207,11 +210,7 @@ class History:
             per: dict[str, dict[str, dict[str, int]]] = {}
             for run_id, _, counts in runs:
                 per[run_id] = json.loads(counts) if counts else self._counted(db, run_id)
-        trend: dict[str, list[TrendPoint]] = {}
-        for run_id, generated_at, _ in runs:
-            for consumer in sorted(per[run_id]):
-                trend.setdefault(consumer, []).append(TrendPoint(run_id, generated_at, per[run_id][consumer]))
-        return trend
+        return trend_points(runs, per)
 
     @staticmethod
     def _counted(db: sqlite3.Connection, run_id: str) -> dict[str, dict[str, int]]:
@@ -309,3 +308,28 @@ def unreadable(exc: sqlite3.DatabaseError) -> bool:
 def _without_history(doc: ResultsDocument, path: Path, exc: sqlite3.DatabaseError) -> ResultsDocument:
     console.warn(f"history {path} was not updated ({exc}); this report has no history")
     return doc
+
+
+def trend_points(
+    runs: list[tuple[str, str, object]], per: dict[str, dict[str, dict[str, int]]]
+) -> dict[str, list[TrendPoint]]:
+    """The history as a table (run x consumer x shown status -> cells), pivoted per consumer:
+    a run in which a consumer had no cells has no point for it."""
+    rows = [
+        (order, run_id, generated_at, consumer, status, n)
+        for order, (run_id, generated_at, _) in enumerate(runs)
+        for consumer, counts in per[run_id].items()
+        for status, n in counts.items()
+    ]
+    columns = ["order", "run_id", "generated_at", "consumer", "status", "cells"]
+    table = pd.DataFrame(rows, columns=columns)
+    trend: dict[str, list[TrendPoint]] = {}
+    if table.empty:
+        return trend
+    pivot = table.pivot_table(
+        index=["consumer", "order", "run_id", "generated_at"], columns="status", values="cells", aggfunc="sum"
+    )
+    for (consumer, _, run_id, generated_at), counts in pivot.iterrows():
+        kept = {str(status): int(n) for status, n in counts.items() if n == n}  # NaN: no such cells
+        trend.setdefault(str(consumer), []).append(TrendPoint(str(run_id), str(generated_at), kept))
+    return trend
