@@ -17,15 +17,16 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).parent
 
 
-def runtime_ids(matrix: Path = ROOT / "matrix.yaml") -> list[str]:
+def runtime_ids(matrix: Path = ROOT / "matrix.yaml", sections: tuple[str, ...] = ("runtimes",)) -> list[str]:
     """Runtime ids for the per-runtime sessions, read without PyYAML (nox's own
-    environment may not have it): `id:` entries in the top-level `runtimes:` list."""
+    environment may not have it): `id:` entries in the top-level `runtimes:` list (and
+    the other top-level lists named)."""
     ids: list[str] = []
     section = ""
     for line in matrix.read_text(encoding="utf-8").splitlines():
         if re.match(r"^[A-Za-z_]+:", line):
             section = line.split(":", 1)[0]
-        elif section == "runtimes" and (found := re.search(r"[{\s,-]id:\s*['\"]?([\w.-]+)", line)):
+        elif section in sections and (found := re.search(r"[{\s,-]id:\s*['\"]?([\w.-]+)", line)):
             ids.append(found.group(1))
     return ids
 
@@ -92,6 +93,11 @@ for _rt in runtime_ids():
     )
     _phase_session("export", _rt, f"Train the tiny detectors in {_rt} and export them in every export mode.")
     _phase_session("load", _rt, f"Load every export present in work/ inside {_rt}, judge and record the cells.")
+
+for _dep in runtime_ids(sections=("deployments",)):
+    _phase_session("build", _dep, f"Build deployment consumer {_dep} (its tool's venv or image) and probe its tool.")
+    _phase_session("export", _dep, f"Nothing: {_dep} is a deployment consumer (kept so CI can treat every id alike).")
+    _phase_session("load", _dep, f"Convert every export present in work/ with {_dep}, run, judge and record the cells.")
 
 
 TIERS = ("unit", "runtime", "docker", "browser")

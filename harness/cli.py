@@ -117,7 +117,7 @@ def dispatch(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     ws = Workspace(Path(args.work).resolve())
     if args.command == "runtimes":
-        ids = matrix.runtime_ids
+        ids = matrix.consumer_ids  # deployment consumers too: they are built and load like runtimes
         console.data(json.dumps(ids) if args.json else "\n".join(ids))
         return 0
     if args.command == "report":
@@ -149,9 +149,10 @@ def _matrix(matrix: Matrix, ws: Workspace, args: argparse.Namespace) -> int:
     run moves to venv, saying why); a run in which no runtime could be built exits 12."""
     from harness.phases.run import nothing_built, run_all
 
-    backend = backend_for_run(args.backend, ws.root, matrix.runtimes, args.build_gpu)
+    backend = backend_for_run(args.backend, ws.root, matrix.runtimes, args.build_gpu, matrix.deployments)
     ctx = RunContext(matrix, backend, ws)
-    console.say(f"backend: {ctx.backend.name}; runtimes: {', '.join(matrix.runtime_ids)}")
+    deployed = f"; deployment consumers: {', '.join(d.id for d in matrix.deployments)}" if matrix.deployments else ""
+    console.say(f"backend: {ctx.backend.name}; runtimes: {', '.join(matrix.runtime_ids)}{deployed}")
     run_all(ctx, args.jobs, args.build_gpu, reuse=not args.fresh)
     if args.diagnose:
         _diagnose(ctx, diagnose.red_cells(ws))
@@ -169,11 +170,13 @@ def _phase(ctx: RunContext, args: argparse.Namespace) -> int:
     from harness.phases.export import export_runtime
     from harness.phases.load import load_runtime
 
-    rt = ctx.matrix.runtime(args.runtime)
+    rt = ctx.matrix.consumer(args.runtime)  # a Paddle runtime or a deployment consumer
     if args.command == "build":
         build(ctx, rt, args.build_gpu)
+    elif args.command == "export" and ctx.matrix.deployment(rt.id) is not None:
+        console.say(f"[export {rt.id}] nothing to export: {rt.id} is a deployment consumer (it converts and loads)")
     elif args.command == "export":
-        export_runtime(ctx, rt)
+        export_runtime(ctx, ctx.matrix.runtime(rt.id))
     else:
         load_runtime(ctx, rt, reuse=not args.fresh)
     return 0

@@ -9,22 +9,35 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
-import math
 import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Union
 
 import yaml
 
+from harness.config.parsing import (
+    CHOICES,
+    RANGES,
+    Problems,
+    YamlLoader,
+    at_least,
+    fraction,
+    parse_list,
+    parse_one,
+    positive,
+    unit,
+)
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:  # deployments.py builds on this module; it is imported where it is used
+    from harness.config.deployments import Deployment
 
 SCHEMA_VERSION = 1
 PYPI = "https://pypi.org/simple"
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+((rc|b|a|\.post)\d+)?$")
 _PYTHON_RE = re.compile(r"^3\.\d+$")
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,12 @@ class Runtime:
     @property
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
+
+    @property
+    def requirements(self) -> list[str]:
+        """What its venv or image installs. setuptools: `import paddle` needs it
+        (pkg_resources/distutils) on Python 3.12+."""
+        return [self.requirement, "setuptools", *self.pins]
 
     @property
     def candidates(self) -> tuple[Runtime, ...]:
@@ -90,6 +109,7 @@ class Model:
     seed: int = 0
     # "tiny": the harness's own detectors (harness/inside/models.py). "ppdet": built from
     # PaddleDetection's config system and exported by its own export steps (ppdet_models.py).
+    # "control": the positive control (control_model.py), ops every deployment tool converts.
     family: str = "tiny"
     # Extra requirements of this model's producer processes (train, export), installed next
     # to each runtime (--no-deps --target), never into it: consumers load exports with the
@@ -170,6 +190,7 @@ class Matrix:
     retries: int = 0  # extra attempts for a failing cell; a pass on a retry is `flaky`
     schema_version: int = SCHEMA_VERSION
     source: str = "matrix.yaml"
+    deployments: tuple[Deployment, ...] = ()  # deployment consumers (harness/config/deployments.py)
 
     def runtime(self, runtime_id: str) -> Runtime:
         for rt in self.runtimes:
@@ -181,20 +202,38 @@ class Matrix:
     def runtime_ids(self) -> list[str]:
         return [rt.id for rt in self.runtimes]
 
+    @property
+    def consumer_ids(self) -> list[str]:
+        """Every consumer: the Paddle runtimes, then the deployment consumers."""
+        return self.runtime_ids + [d.id for d in self.deployments]
+
+    def consumer(self, consumer_id: str) -> Union[Runtime, Deployment]:
+        """A Paddle runtime or a deployment consumer, by id."""
+        for dep in self.deployments:
+            if dep.id == consumer_id:
+                return dep
+        if consumer_id in self.runtime_ids:
+            return self.runtime(consumer_id)
+        raise ConfigError(self.source, [unknown_id_message("runtime or deployment", consumer_id, self.consumer_ids)])
+
+    def deployment(self, consumer_id: str) -> Deployment | None:
+        return next((d for d in self.deployments if d.id == consumer_id), None)
+
     def select(self, runtime_ids: list[str]) -> Matrix:
-        """The same matrix restricted to the named runtimes (order of matrix.yaml).
+        """The same matrix restricted to the named runtimes and deployment consumers (order
+        of matrix.yaml).
 
         An empty list is an error, never "everything": callers that mean the whole matrix
         do not call select (see parse_runtime_list)."""
         if not runtime_ids:
             raise ConfigError("--runtimes", [_NO_RUNTIME])
-        problems = [
-            unknown_id_message("runtime", rid, self.runtime_ids) for rid in runtime_ids if rid not in self.runtime_ids
-        ]
+        known = self.consumer_ids
+        problems = [unknown_id_message("runtime", rid, known) for rid in runtime_ids if rid not in known]
         if problems:
             raise ConfigError("--runtimes", problems)
         chosen = tuple(rt for rt in self.runtimes if rt.id in runtime_ids)
-        return dataclasses.replace(self, runtimes=chosen)
+        deployed = tuple(d for d in self.deployments if d.id in runtime_ids)
+        return dataclasses.replace(self, runtimes=chosen, deployments=deployed)
 
 
 _NO_RUNTIME = "names no runtime; give ids like cpu-2.6.2,cpu-3.3.1 or leave the flag out"
@@ -228,82 +267,24 @@ _SECTIONS: dict[str, type] = {
     "loaders": Loader,
 }
 _SINGLE: dict[str, type] = {"tolerances": Tolerances, "timeouts": Timeouts}
-_TOP_KEYS = {"schema_version", "expectations", "retries", *_SECTIONS, *_SINGLE}
-_FAILING = ("mismatch", "export_failed", "load_failed", "run_failed", "crash", "timeout")
+_TOP_KEYS = {"schema_version", "expectations", "retries", "deployments", *_SECTIONS, *_SINGLE}
+_FAILING = ("mismatch", "export_failed", "convert_failed", "load_failed", "run_failed", "crash", "timeout")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CHOICES = {
-    "device": ("cpu", "gpu"),
-    "program_format": ("pir", "legacy"),
-    "api": ("predictor", "jit_load"),
-    "package": ("paddlepaddle", "paddlepaddle-gpu"),
-    "onednn": ("default", "on", "off"),
-    "ir_optim": ("default", "on", "off"),
-    "family": ("tiny", "ppdet"),
-}
-
-
-def _at_least(low: float) -> typing.Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"must be a finite number >= {low:g}, got {value!r}"
-        return "" if value >= low else f"must be >= {low:g}, got {value!r}"
-
-    return check
-
-
-def _positive(value: Any) -> str:
-    ok = math.isfinite(value) and value > 0
-    return "" if ok else f"must be a finite number of seconds > 0, got {value!r}"
-
-
-def _fraction(value: Any) -> str:
-    return "" if 0 < value <= 1 else f"must be > 0 and <= 1, got {value!r}"
-
-
-def _unit(value: Any) -> str:
-    return "" if 0 <= value <= 1 else f"must be >= 0 and <= 1, got {value!r}"
 
 
 # Range checks of numeric fields, run once the value has the field's type.
 _RANGES: dict[tuple[type, str], typing.Callable[[Any], str]] = {
-    (Model, "train_steps"): _at_least(1),
-    (Model, "seed"): _at_least(0),
-    **{(Timeouts, f.name): _positive for f in dataclasses.fields(Timeouts)},
-    **{(Tolerances, f.name): _at_least(0) for f in dataclasses.fields(Tolerances)},
-    (Tolerances, "iou_min"): _fraction,
-    (ReferenceFloor, "iou"): _fraction,
-    (ReferenceFloor, "score"): _unit,
-    (ReferenceFloor, "recall"): _unit,
-    (ReferenceFloor, "margin"): _at_least(0),
+    (Model, "train_steps"): at_least(1),
+    (Model, "seed"): at_least(0),
+    **{(Timeouts, f.name): positive for f in dataclasses.fields(Timeouts)},
+    **{(Tolerances, f.name): at_least(0) for f in dataclasses.fields(Tolerances)},
+    (Tolerances, "iou_min"): fraction,
+    (ReferenceFloor, "iou"): fraction,
+    (ReferenceFloor, "score"): unit,
+    (ReferenceFloor, "recall"): unit,
+    (ReferenceFloor, "margin"): at_least(0),
 }
-# YAML 1.1 reads a bare on/off as a boolean; these keys mean the words.
-_SWITCHES = ("onednn", "ir_optim")
-T = TypeVar("T")
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps YAML timestamps (an unquoted 2027-06-30) as their text.
-
-    The stock timestamp constructor raises a bare ValueError for an impossible date
-    (2027-02-30) out of yaml.safe_load; as text, the date is checked with the other keys
-    and reported by name."""
-
-
-def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-
-
-class _Problems(typing.List[str]):
-    def unknown_keys(self, where: str, given: typing.Iterable[str], allowed: typing.Iterable[str]) -> None:
-        allowed = list(allowed)
-        for key in given:
-            if key not in allowed:
-                near = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" Perhaps you meant {near[0]!r}?" if near else ""
-                self.append(f"{where}: unknown key {key!r}.{hint}")
+RANGES.update(_RANGES)
 
 
 def load_matrix(path: str | Path) -> Matrix:
@@ -317,24 +298,25 @@ def load_matrix(path: str | Path) -> Matrix:
 
 def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
     try:
-        raw = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: plain data only
+        raw = yaml.load(text, Loader=YamlLoader)  # a SafeLoader subclass: plain data only
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         # Constructors of explicit tags raise bare errors too: `!!int x`, `!!float x`.
         raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError(source, ["the top level must be a mapping with keys " + ", ".join(sorted(_TOP_KEYS))])
-    problems = _Problems()
+    problems = Problems()
     problems.unknown_keys("top level", raw, _TOP_KEYS)
     if raw.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         problems.append(f"schema_version: this harness reads version {SCHEMA_VERSION}, got {raw['schema_version']!r}")
-    sections: dict[str, list[Any]] = {name: _parse_list(raw, name, cls, problems) for name, cls in _SECTIONS.items()}
+    sections: dict[str, list[Any]] = {name: parse_list(raw, name, cls, problems) for name, cls in _SECTIONS.items()}
     singles: dict[str, Any] = {
-        name: _parse_one(raw.get(name) or {}, name, cls, problems) for name, cls in _SINGLE.items()
+        name: parse_one(raw.get(name) or {}, name, cls, problems) for name, cls in _SINGLE.items()
     }
     for rt in sections["runtimes"]:
         _check_runtime(rt, problems)
     for model in sections["models"]:
         _check_model(model, problems)
+    deployments = _parse_deployments(raw, [rt.id for rt in sections["runtimes"]], problems)
     expectations = _parse_expectations(raw.get("expectations") or [], problems)
     retries = raw.get("retries", 0)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
@@ -347,17 +329,30 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
         expectations=tuple(expectations),
         retries=retries,
         source=source,
+        deployments=tuple(deployments),
     )
 
 
-def _parse_expectations(items: Any, problems: _Problems) -> list[Expectation]:
+def _parse_deployments(raw: dict[str, Any], runtime_ids: list[str], problems: Problems) -> list[Deployment]:
+    """The optional `deployments` list; none declared is no deployment consumer."""
+    from harness.config.deployments import Deployment, deployment_problems
+
+    if raw.get("deployments") in (None, []):
+        return []
+    parsed = parse_list(raw, "deployments", Deployment, problems)
+    for dep in parsed:
+        problems += deployment_problems(dep, runtime_ids)
+    return parsed
+
+
+def _parse_expectations(items: Any, problems: Problems) -> list[Expectation]:
     if not isinstance(items, list):
         problems.append("expectations: must be a list")
         return []
     parsed = []
     for i, item in enumerate(items):
         where = f"expectations[{i}]"
-        exp = _parse_one(item, where, Expectation, problems)
+        exp = parse_one(item, where, Expectation, problems)
         if exp is None:
             continue
         if exp.expires and not _DATE_RE.match(exp.expires):
@@ -376,97 +371,15 @@ def _parse_expectations(items: Any, problems: _Problems) -> list[Expectation]:
     return parsed
 
 
-def _parse_list(raw: dict[str, Any], name: str, cls: type[T], problems: _Problems) -> list[T]:
-    items = raw.get(name)
-    if not isinstance(items, list) or not items:
-        problems.append(f"{name}: must be a non-empty list")
-        return []
-    parsed: list[T] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        where = f"{name}[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: must be a mapping, got {type(item).__name__}")
-            continue
-        obj = _parse_one(item, where, cls, problems)
-        ident = item.get("id")
-        if isinstance(ident, str) and ident in seen:
-            problems.append(f"{where}.id: duplicate id {ident!r}")
-        elif isinstance(ident, str):
-            seen.add(ident)
-        if obj is not None:
-            parsed.append(obj)
-    return parsed
-
-
-def _parse_one(item: Any, where: str, cls: type[T], problems: _Problems) -> T:
-    if not isinstance(item, dict):
-        problems.append(f"{where}: must be a mapping, got {type(item).__name__}")
-        item = {}
-    hints = typing.get_type_hints(cls)
-    flds = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    problems.unknown_keys(where, item, flds)
-    kwargs: dict[str, Any] = {}
-    before = len(problems)
-    for name, fld in flds.items():
-        if name not in item:
-            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
-                problems.append(f"{where}.{name}: required key is missing")
-            continue
-        value = item[name]
-        if name in _SWITCHES and isinstance(value, bool):
-            value = "on" if value else "off"
-        typed = len(problems)
-        value = _coerce(value, hints[name], f"{where}.{name}", problems)
-        check = _RANGES.get((cls, name))
-        if check is not None and len(problems) == typed and (wrong := check(value)):
-            problems.append(f"{where}.{name}: {wrong}")
-        if name in _CHOICES and value not in _CHOICES[name]:
-            problems.append(f"{where}.{name}: must be one of {', '.join(_CHOICES[name])}, got {value!r}")
-        if name == "id" and isinstance(value, str) and not _ID_RE.match(value):
-            problems.append(f"{where}.id: {value!r} may hold only letters, digits, '.', '_' and '-'")
-        kwargs[name] = value
-    if len(problems) > before:
-        return None  # type: ignore[return-value]
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, where: str, problems: _Problems) -> Any:
-    """Check a YAML value against a field's type; ints are accepted where floats are."""
-    origin = typing.get_origin(hint)
-    item_type = (typing.get_args(hint) or (None,))[0]
-    if origin is tuple and dataclasses.is_dataclass(item_type):
-        if not isinstance(value, list) or not value:
-            problems.append(f"{where}: must be a non-empty list of mappings, got {value!r}")
-            return ()
-        parsed = [_parse_one(v, f"{where}[{i}]", item_type, problems) for i, v in enumerate(value)]  # type: ignore[arg-type]
-        return tuple(parsed)
-    if origin is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{where}: must be a list of strings, got {value!r}")
-            return ()
-        return tuple(value)
-    if dataclasses.is_dataclass(hint):  # a nested mapping, e.g. a model's reference_floor
-        return _parse_one(value, where, hint, problems)  # type: ignore[arg-type]
-    if origin is typing.Union:
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-    ok = isinstance(value, hint) and not (hint is not bool and isinstance(value, bool))
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not ok:
-        problems.append(f"{where}: must be {hint.__name__}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _check_runtime(rt: Runtime, problems: _Problems) -> None:
+def _check_runtime(rt: Runtime, problems: Problems) -> None:
     where = f"runtimes[{rt.id}]"
     if not _VERSION_RE.match(rt.version):
         problems.append(f"{where}.version: {rt.version!r} is not an exact version like '2.6.2' or '3.0.0rc1'")
     if not _PYTHON_RE.match(rt.python):
         problems.append(f"{where}.python: {rt.python!r} must look like '3.11' (quote it in YAML)")
     for i, source in enumerate(rt.sources):
-        if source.package and source.package not in _CHOICES["package"]:
-            problems.append(f"{where}.sources[{i}].package: must be one of {', '.join(_CHOICES['package'])}")
+        if source.package and source.package not in CHOICES["package"]:
+            problems.append(f"{where}.sources[{i}].package: must be one of {', '.join(CHOICES['package'])}")
     for cand in rt.candidates:
         if not cand.index_url.startswith(("https://", "http://", "file://")):
             problems.append(f"{where}.index_url: {cand.index_url!r} must be an http(s):// or file:// URL")
@@ -476,7 +389,7 @@ def _check_runtime(rt: Runtime, problems: _Problems) -> None:
         problems.append(f"{where}.base_image: {rt.base_image!r} is not an image reference like 'python:3.11-slim'")
 
 
-def _check_model(model: Model, problems: _Problems) -> None:
+def _check_model(model: Model, problems: Problems) -> None:
     if model.dynamic_size and model.family != "tiny":
         problems.append(f"models[{model.id}].dynamic_size: only the tiny family exports with a dynamic input size")
     # Each entry becomes one line of a requirements file: a line that is an option

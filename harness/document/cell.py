@@ -19,6 +19,7 @@ class Status(str, enum.Enum):
     FLAKY = "flaky"  # failed, then passed on a retry; details.attempts keeps every attempt
     MISMATCH = "mismatch"  # ran, but outputs differ from the producer's reference
     EXPORT_FAILED = "export_failed"
+    CONVERT_FAILED = "convert_failed"  # a deployment tool could not convert the export (stage convert)
     LOAD_FAILED = "load_failed"
     RUN_FAILED = "run_failed"
     CRASH = "crash"  # a process died by a signal (stage says which one)
@@ -33,6 +34,7 @@ FAILURES = frozenset(
     {
         Status.MISMATCH,
         Status.EXPORT_FAILED,
+        Status.CONVERT_FAILED,
         Status.LOAD_FAILED,
         Status.RUN_FAILED,
         Status.CRASH,
@@ -45,6 +47,7 @@ class Stage(str, enum.Enum):
     BUILD = "build"
     EXPORT = "export"
     REFERENCE = "reference"  # the producer's own reference failed its sanity check at export
+    CONVERT = "convert"  # a deployment consumer's tool converting the export (Paddle-Lite opt, paddle2onnx)
     LOAD = "load"
     RUN = "run"
     COMPARE = "compare"

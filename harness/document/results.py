@@ -128,7 +128,9 @@ class Infra:
 @dataclass(frozen=True)
 class CompatRange:
     """For one producer, model and export mode: the consumers where that model passed with
-    at least one loader. ``model`` "" (files before schema 2): every model together."""
+    at least one loader. ``model`` "" (files before schema 2): every model together.
+    ``deploys_in``: the deployment consumers where it passed with at least one target or
+    opset (not part of the oldest -> newest Paddle range)."""
 
     producer: str
     export: str
@@ -138,6 +140,7 @@ class CompatRange:
     not_tested: list[str]
     export_status: str = "ok"  # or why it was never exported
     model: str = ""
+    deploys_in: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -151,6 +154,8 @@ class CompatRange:
         }
         if self.model:
             data["model"] = self.model
+        if self.deploys_in:
+            data["deploys_in"] = list(self.deploys_in)
         return data
 
     @classmethod
@@ -164,6 +169,7 @@ class CompatRange:
             f.texts("not_tested"),
             f.text("export_status", "ok"),
             f.text("model", ""),
+            f.texts("deploys_in"),
         )
 
 

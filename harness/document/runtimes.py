@@ -41,7 +41,9 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class RuntimeEntry:
-    """A declared runtime (matrix.yaml) and the state its build phase recorded."""
+    """A declared runtime (matrix.yaml) and the state its build phase recorded. A deployment
+    consumer is one too: ``tool`` says which (lite, onnx; "" for a Paddle runtime), its
+    ``package`` and ``version`` are the tool's and ``pins`` its whole package list."""
 
     id: str
     version: str
@@ -56,16 +58,22 @@ class RuntimeEntry:
     reason: str = ""
     fingerprint: Fingerprint | None = None
     backend: str | None = None
+    tool: str = ""
+
+    @property
+    def deployment(self) -> bool:
+        return bool(self.tool)
 
     def to_json(self) -> dict[str, Any]:
         declared = ("id", "version", "package", "device", "python", "index_url", "note", "base_image", "reason")
-        return {
+        data = {
             **{k: getattr(self, k) for k in declared},
             "pins": list(self.pins),
             "state": self.state.value,
             "fingerprint": self.fingerprint.to_json() if self.fingerprint else None,
             "backend": self.backend,
         }
+        return {**data, "tool": self.tool} if self.tool else data
 
     @classmethod
     def read(cls, f: Fields) -> RuntimeEntry:
@@ -80,6 +88,7 @@ class RuntimeEntry:
             pins=f.texts("pins"),
             fingerprint=None if fingerprint is None else Fingerprint.read(f.child("fingerprint")),
             backend=f.opt_text("backend"),
+            tool=f.text("tool", ""),
         )
 
 
@@ -106,16 +115,31 @@ class ExportModeEntry:
 @dataclass(frozen=True)
 class LoaderEntry:
     id: str
-    api: str  # "predictor" or "jit_load"
+    api: str  # "predictor" or "jit_load"; a deployment consumer's: its tool, "lite" or "onnx"
     onednn: str = "default"
     ir_optim: str = "default"
+    valid_targets: str = ""  # lite: what Paddle-Lite's optimizer converted for
+    opset: int | None = None  # onnx: the opset paddle2onnx converted at
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "api": self.api, "onednn": self.onednn, "ir_optim": self.ir_optim}
+        data: dict[str, Any] = {"id": self.id, "api": self.api, "onednn": self.onednn, "ir_optim": self.ir_optim}
+        if self.valid_targets:
+            data["valid_targets"] = self.valid_targets
+        if self.opset is not None:
+            data["opset"] = self.opset
+        return data
 
     @classmethod
     def read(cls, f: Fields) -> LoaderEntry:
-        return cls(f.text("id"), f.text("api"), f.text("onednn", "default"), f.text("ir_optim", "default"))
+        opset = f.integer("opset") if f.data.get("opset") is not None else None
+        return cls(
+            f.text("id"),
+            f.text("api"),
+            f.text("onednn", "default"),
+            f.text("ir_optim", "default"),
+            valid_targets=f.text("valid_targets", ""),
+            opset=opset,
+        )
 
 
 @dataclass(frozen=True)

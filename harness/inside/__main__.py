@@ -1,8 +1,11 @@
-"""python -m harness.inside {probe | train SPEC | export SPEC | worker | inspect PROGRAM PARAMS}
+"""python -m harness.inside {probe | train SPEC | export SPEC | worker | inspect PROGRAM PARAMS |
+                            deploy-probe TOOL | deploy-worker TOOL}
 
 probe prints one JSON object; train and export read a JSON spec file and write their
 results next to their outputs; worker speaks JSON lines on stdin/stdout; inspect prints
-one JSON object naming a saved program's inputs (shape, dtype) and outputs.
+one JSON object naming a saved program's inputs (shape, dtype) and outputs. deploy-probe and
+deploy-worker do the same as probe and worker in a deployment consumer's runtime (TOOL: lite
+or onnx), where paddle may not be installed at all.
 """
 import json
 import sys
@@ -25,6 +28,12 @@ def main(argv):
     if command == "worker":
         from harness.inside.worker import serve
         return serve(sys.stdin)
+    if command in ("deploy-probe", "deploy-worker") and len(argv) == 2:
+        from harness.inside import deploy
+        if command == "deploy-worker":
+            return deploy.serve(argv[1], sys.stdin)
+        sys.stdout.write(json.dumps(deploy.probe(argv[1])) + "\n")
+        return 0
     if command == "inspect":
         from harness.inside.inspect_model import main as inspect_main
         return inspect_main(argv[1:])

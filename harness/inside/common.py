@@ -2,10 +2,12 @@
 import collections
 import json
 import os
+import signal
 import sys
+import time
 import traceback
 
-import numpy  # noqa: F401  numpy (and numpy.random) before paddle: see __init__.py
+import numpy  # numpy (and numpy.random) before paddle: see __init__.py
 import numpy.random  # noqa: F401
 
 
@@ -73,3 +75,75 @@ def protocol_channel():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return channel
+
+
+def encode(name, array, scene=0):
+    """One output on the wire: its name, the scene it answers, dtype, shape, flat values."""
+    array = numpy.asarray(array)
+    return {"name": name, "scene": scene, "dtype": str(array.dtype), "shape": list(array.shape),
+            "data": array.ravel().tolist()}
+
+
+def read_feeds(path):
+    """input.npz's arrays in the file's (the program's) order."""
+    with numpy.load(path) as data:
+        return collections.OrderedDict((k, data[k]) for k in data.files)
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "signal %d" % number
+
+
+def wait_child(pid, timeout):
+    """(status, timed_out) of a forked child, killing it at the deadline."""
+    deadline = time.time() + timeout
+    pause = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status, False
+        if time.time() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            return os.waitpid(pid, 0)[1], True
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
+def installed_packages():
+    """The runtime's pip freeze, as name==version."""
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7
+        try:
+            import pkg_resources
+        except ImportError:  # a Python 3.7 venv without setuptools (uv makes those)
+            return _dist_info_packages()
+        return sorted("%s==%s" % (d.project_name, d.version) for d in pkg_resources.working_set)
+    return sorted(set("%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()))
+
+
+def _dist_info_packages():
+    """name==version of every *.dist-info / *.egg-info directory on sys.path."""
+    found = set()
+    for entry in sys.path:
+        if not os.path.isdir(entry):
+            continue
+        for name in os.listdir(entry):
+            stem, dot, kind = name.rpartition(".")
+            if dot and kind in ("dist-info", "egg-info") and "-" in stem:
+                package, version = stem.split("-", 1)
+                found.add("%s==%s" % (package, version.split("-")[0]))
+    return sorted(found)
+
+
+def package_version(name):
+    """The installed version of a distribution ("" when it is not installed)."""
+    wanted = name.replace("_", "-").lower()
+    for line in installed_packages():
+        package, _, version = line.partition("==")
+        if package.replace("_", "-").lower() == wanted:
+            return version
+    return ""

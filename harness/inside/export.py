@@ -1,9 +1,10 @@
 """Train a detector once per runtime, then export it in one mode per process.
 
 One process per export: FLAGS_enable_pir_api must be set before paddle is imported,
-and an export that segfaults must take only itself down. Two model families: "tiny"
-(models.py, exported by the harness's own to_static + jit.save) and "ppdet"
-(ppdet_models.py, built from PaddleDetection's config system, exported by its steps).
+and an export that segfaults must take only itself down. Three model families: "tiny"
+(models.py, exported by the harness's own to_static + jit.save), "control" (the positive
+control of control_model.py, exported the same way) and "ppdet" (ppdet_models.py, built
+from PaddleDetection's config system, exported by its steps).
 """
 import os
 import sys
@@ -25,9 +26,11 @@ use_extras()
 import numpy
 import numpy.random  # noqa: F401
 
+import functools
+
 import paddle
 
-from harness.inside import models
+from harness.inside import control_model, models
 from harness.inside.common import exception_record, write_json_atomic
 from harness.inside.probe import capabilities, pir_enabled
 
@@ -38,14 +41,33 @@ def train(spec):
     return family_of(spec).train(spec)
 
 
-def train_tiny(spec):
+def save_weights(model, out_dir):
+    """weights.pdparams (paddle.save: a pickle, whose numpy arrays name numpy's own modules, so
+    a file written beside numpy 2 does not load beside numpy 1) and weights.npz (plain arrays
+    every numpy reads): another runtime exports these weights ("train high, export low")."""
+    state = model.state_dict()
+    paddle.save(state, os.path.join(out_dir, "weights.pdparams"))
+    numpy.savez(os.path.join(out_dir, "weights.npz"), **{k: v.numpy() for k, v in state.items()})
+
+
+def load_weights(path):
+    """The state dict saved by save_weights: from the .npz beside it where there is one."""
+    npz = os.path.splitext(path)[0] + ".npz"
+    if not os.path.exists(npz):
+        return paddle.load(path)
+    with numpy.load(npz) as data:
+        return {k: data[k] for k in data.files}
+
+
+def train_tiny(spec, module=models):
+    """The harness's own models (models.py, or another module with its API)."""
     paddle.seed(spec["seed"])
     dynamic = bool(spec.get("dynamic_size"))
-    model = models.build_model(spec["model"], dynamic)
+    model = module.build_model(spec["model"], dynamic)
     started = time.time()
-    losses = models.train(model, spec["model"], spec["steps"], spec["seed"], dynamic)
+    losses = module.train(model, spec["model"], spec["steps"], spec["seed"], dynamic)
     os.makedirs(spec["out_dir"], exist_ok=True)
-    paddle.save(model.state_dict(), os.path.join(spec["out_dir"], "weights.pdparams"))
+    save_weights(model, spec["out_dir"])
     write_json_atomic(os.path.join(spec["out_dir"], "train.json"), {
         "losses": [float(x) for x in losses], "seconds": time.time() - started,
         "paddle_version": paddle.__version__})
@@ -66,7 +88,7 @@ def train_ppdet(spec):
             model = ppdet_models.build(spec["model"])
             losses = ppdet_models.train(model, spec["steps"], spec["seed"])
             # Saved before any deploy conversion, which renames parameters.
-            paddle.save(model.state_dict(), os.path.join(spec["out_dir"], "weights.pdparams"))
+            save_weights(model, spec["out_dir"])
             result["losses"] = [float(x) for x in losses]
         else:
             result["error"] = "paddledet cannot be used here: " + why
@@ -109,12 +131,12 @@ def program_of(files):
     return None, None
 
 
-def save_reference(model, name, out_dir, dynamic_size=False):
+def save_reference(model, name, out_dir, dynamic_size=False, module=models):
     """The producer's own dygraph outputs on the fixed scenes: what consumers must match.
     input.npz holds "image" (scene 0), "image@1", ...; reference.npz "output_i" and
     "output_i@k" the same way; truth.json what each scene holds, for the host's check
     that the reference itself is sane."""
-    feeds = models.fixed_input(name, dynamic_size)
+    feeds = module.fixed_input(name, dynamic_size)
     numpy.savez(os.path.join(out_dir, "input.npz"), **feeds)
     arrays = {}
     for k in range(len(feeds)):
@@ -122,29 +144,29 @@ def save_reference(model, name, out_dir, dynamic_size=False):
         for i, o in enumerate(outputs):
             arrays[models.scene_key("output_%d" % i, k)] = o.numpy()
     numpy.savez(os.path.join(out_dir, "reference.npz"), **arrays)
-    write_json_atomic(os.path.join(out_dir, "truth.json"), {"scenes": models.truth(name, dynamic_size)})
+    write_json_atomic(os.path.join(out_dir, "truth.json"), {"scenes": module.truth(name, dynamic_size)})
 
 
-def export_tiny(spec, record, caps):
+def export_tiny(spec, record, caps, module=models):
     mode, name, out_dir = spec["mode"], spec["model"], spec["out_dir"]
     dynamic = bool(spec.get("dynamic_size"))
-    model = models.build_model(name, dynamic)
-    model.set_state_dict(paddle.load(spec["weights"]))
+    model = module.build_model(name, dynamic)
+    model.set_state_dict(load_weights(spec["weights"]))
     model.eval()
     record["stage"] = "reference"
-    save_reference(model, name, out_dir, dynamic)
+    save_reference(model, name, out_dir, dynamic, module)
     kwargs = to_static_kwargs(mode, caps)
     record["to_static_kwargs"] = kwargs
-    record["input_spec"] = {s.name: [list(s.shape), s.name] for s in models.input_spec(name, dynamic)}
+    record["input_spec"] = {s.name: [list(s.shape), s.name] for s in module.input_spec(name, dynamic)}
     record["stage"] = "to_static"
-    static = paddle.jit.to_static(model, input_spec=models.input_spec(name, dynamic), **kwargs)
+    static = paddle.jit.to_static(model, input_spec=module.input_spec(name, dynamic), **kwargs)
     record["static_function"] = type(static.forward).__name__
     if mode.get("read_main_program"):
         # PaddleDetection's export reads the program to prune its input spec.
         record["stage"] = "main_program"
         static.forward.main_program
     record["stage"] = "jit.save"
-    paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=models.input_spec(name, dynamic))
+    paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=module.input_spec(name, dynamic))
 
 
 def export_ppdet(spec, record, caps):
@@ -161,7 +183,7 @@ def export_ppdet(spec, record, caps):
     record["stage"] = "build"
     model = ppdet_models.build(name)
     # Weights first: the deploy conversion in forward_outputs/export renames parameters.
-    model.set_state_dict(paddle.load(spec["weights"]))
+    model.set_state_dict(load_weights(spec["weights"]))
     model.eval()
     record["stage"] = "reference"
     feeds = ppdet_models.fixed_input()
@@ -185,6 +207,9 @@ class Family(object):
 FAMILIES = {
     "tiny": Family(train_tiny, export_tiny),  # models.py, the harness's own to_static + jit.save
     "ppdet": Family(train_ppdet, export_ppdet),  # ppdet_models.py, PaddleDetection's own steps
+    # control_model.py, the positive control (ops every deployment tool converts), as "tiny"
+    "control": Family(functools.partial(train_tiny, module=control_model),
+                      functools.partial(export_tiny, module=control_model)),
 }
 
 

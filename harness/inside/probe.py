@@ -12,6 +12,8 @@ import numpy.random  # noqa: F401
 
 import paddle
 
+from harness.inside.common import installed_packages
+
 
 def accepts_full_graph():
     """Whether paddle.jit.to_static reads a full_graph option (2.6 takes it via **kwargs)."""
@@ -36,15 +38,6 @@ def pir_enabled():
     """Whether this process runs with the PIR API on (FLAGS_enable_pir_api)."""
     use_pir = getattr(paddle.framework, "use_pir_api", None)
     return bool(use_pir()) if use_pir is not None else False
-
-
-def installed_packages():
-    try:
-        from importlib import metadata
-    except ImportError:  # Python 3.7
-        import pkg_resources
-        return sorted("%s==%s" % (d.project_name, d.version) for d in pkg_resources.working_set)
-    return sorted(set("%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()))
 
 
 def capabilities():

@@ -12,10 +12,8 @@ Where the OS can fork, each task runs in a child forked from the worker after pa
 is imported: a loader that segfaults kills only that child (no new `import paddle`,
 which costs seconds), and no cell sees state an earlier cell left behind.
 """
-import collections
 import json
 import os
-import signal
 import time
 
 import numpy
@@ -24,7 +22,8 @@ import numpy.random  # noqa: F401
 import paddle
 
 from harness.inside import PROTOCOL_VERSION
-from harness.inside.common import exception_record, protocol_channel, scenes_of
+from harness.inside.common import (encode, exception_record, protocol_channel, read_feeds, scenes_of, signal_name,
+                                   wait_child)
 
 
 def predictor_runner(task):
@@ -32,8 +31,16 @@ def predictor_runner(task):
     config = paddle.inference.Config(task["program"], task["params"])
     calls = []
     if loader.get("onednn") == "off":
-        config.disable_mkldnn()
-        calls.append("disable_mkldnn()")
+        if hasattr(config, "disable_mkldnn"):
+            config.disable_mkldnn()
+            calls.append("disable_mkldnn()")
+        else:
+            # Paddle <= 2.5 has no disable_mkldnn: oneDNN stays off unless enable_mkldnn() is
+            # called. Ask the config rather than assume it.
+            enabled = config.mkldnn_enabled() if hasattr(config, "mkldnn_enabled") else None
+            calls.append("no disable_mkldnn() in this Paddle; mkldnn_enabled() is %r" % (enabled,))
+            if enabled:
+                raise RuntimeError("oneDNN is on and this Paddle has no disable_mkldnn() to turn it off")
     elif loader.get("onednn") == "on":
         config.enable_mkldnn()
         calls.append("enable_mkldnn()")
@@ -71,12 +78,6 @@ def jit_load_runner(task):
 RUNNERS = {"predictor": predictor_runner, "jit_load": jit_load_runner}
 
 
-def encode(name, array, scene=0):
-    array = numpy.asarray(array)
-    return {"name": name, "scene": scene, "dtype": str(array.dtype), "shape": list(array.shape),
-            "data": array.ravel().tolist()}
-
-
 def peak_rss_mb():
     """Peak resident memory of this process (the forked child runs exactly one cell)."""
     try:
@@ -94,8 +95,7 @@ def run_task(task):
         reply["config_calls"] = calls
         reply["load_s"] = time.time() - started
         reply["stage"] = "run"
-        with numpy.load(task["input"]) as data:
-            feeds = collections.OrderedDict((k, data[k]) for k in data.files)
+        feeds = read_feeds(task["input"])
         # One run per scene ("image", "image@1", ...); scene k's outputs are named "<name>@k".
         encoded = []
         for k, scene in scenes_of(feeds):
@@ -109,28 +109,6 @@ def run_task(task):
         reply.update(exception_record(exc))
     reply["peak_rss_mb"] = peak_rss_mb()
     return reply
-
-
-def signal_name(number):
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return "signal %d" % number
-
-
-def wait_child(pid, timeout):
-    """(status, timed_out) of a forked child, killing it at the deadline."""
-    deadline = time.time() + timeout
-    pause = 0.001
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status, False
-        if time.time() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            return os.waitpid(pid, 0)[1], True
-        time.sleep(pause)
-        pause = min(pause * 2, 0.02)
 
 
 def run_forked(task, send):

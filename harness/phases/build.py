@@ -1,5 +1,6 @@
 """Build phase: prepare one runtime and record its state (ready with a fingerprint,
-unavailable with the reason, or skipped)."""
+unavailable with the reason, or skipped). A deployment consumer's runtime is built the same
+way, with its own packages, and probed by its tool instead of by `import paddle`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import time
 from dataclasses import asdict
 
-from harness.config.matrix import Runtime
+from harness.config.deployments import Buildable, Deployment
 from harness.console import console
 from harness.document.cell import clip, first_line
 from harness.errors import RuntimeUnavailable
@@ -22,7 +23,7 @@ from harness.store.state import RuntimeRecord, RuntimeState, write_state
 INSIDE = ["-m", "harness.inside"]
 
 
-def build(ctx: RunContext, rt: Runtime, build_gpu: bool = False) -> RuntimeRecord:
+def build(ctx: RunContext, rt: Buildable, build_gpu: bool = False) -> RuntimeRecord:
     started = time.monotonic()
     if rt.device == "gpu" and not build_gpu and (no_gpu := ctx.backend.gpu_problem()):
         record = RuntimeRecord(rt.id, RuntimeState.SKIPPED, no_gpu)
@@ -37,7 +38,7 @@ def build(ctx: RunContext, rt: Runtime, build_gpu: bool = False) -> RuntimeRecor
     return record
 
 
-def _prepare(ctx: RunContext, rt: Runtime) -> RuntimeRecord:
+def _prepare(ctx: RunContext, rt: Buildable) -> RuntimeRecord:
     try:
         built = ctx.backend.prepare(rt)
     except RuntimeUnavailable as exc:
@@ -60,12 +61,20 @@ def _with_image(record: RuntimeRecord, built: Prepared | None) -> RuntimeRecord:
     return dataclasses.replace(record, image_size=built.image_size, image_build_s=build_s)
 
 
-def _probe(ctx: RunContext, rt: Runtime) -> RuntimeRecord:
-    res = ctx.backend.run(rt, [*INSIDE, "probe"], timeout=ctx.matrix.timeouts.worker_start_s)
+def probe_args(rt: Buildable) -> list[str]:
+    """What asks a runtime about itself: its Paddle, or a deployment consumer's tool."""
+    return [*INSIDE, "deploy-probe", rt.tool] if isinstance(rt, Deployment) else [*INSIDE, "probe"]
+
+
+def _probe(ctx: RunContext, rt: Buildable) -> RuntimeRecord:
+    res = ctx.backend.run(rt, probe_args(rt), timeout=ctx.matrix.timeouts.worker_start_s)
     if not res.ok:
         why = f"died by {res.signal_name}" if res.signal_name else "failed"
         cause = import_cause(res.stderr)
-        reason = f"paddle installs but `import paddle` {why}" + (f": {cause}" if cause else "")
+        what = f"{rt.requirement} installs but importing it" if isinstance(rt, Deployment) else (
+            "paddle installs but `import paddle`"
+        )
+        reason = f"{what} {why}" + (f": {cause}" if cause else "")
         return RuntimeRecord(rt.id, RuntimeState.UNAVAILABLE, f"{reason}:\n{clip(res.stderr, 4000)}")
     fingerprint = json.loads(res.stdout.strip().splitlines()[-1])
     if rt.device == "gpu" and (no_gpu := ctx.backend.gpu_problem()):

@@ -1,7 +1,8 @@
 """Load phase: every export in one consumer runtime, one long-lived worker, each cell's
-result appended as soon as it is judged.
+result appended as soon as it is judged. A consumer is a Paddle runtime (its loaders load
+the export) or a deployment consumer (its loaders convert it first: harness.phases.deploy).
 
-A verdict is re-used only while everything it depends on is unchanged (see cell_cache_key);
+A verdict is re-used only while everything it depends on is unchanged (see VerdictCache);
 a cell that cannot run is settled from the work directory without starting anything."""
 
 from __future__ import annotations
@@ -12,21 +13,24 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from harness.config.matrix import Loader, Runtime
+from harness.config.deployments import Buildable, Deployment
+from harness.config.matrix import Loader
 from harness.config.plan import planned_cells
 from harness.console import console
 from harness.document.cell import FAILURES, CellKey, Result, Status
 from harness.phases.context import RunContext
+from harness.phases.deploy import convert_only, deploy_result, deploy_task
 from harness.phases.judge import to_result
 from harness.runtimes import inside_code
 from harness.runtimes.backend import Backend
-from harness.runtimes.worker_client import WORKER_ARGS, Outcome, Worker, WorkerStartError
+from harness.runtimes.worker_client import Outcome, Worker, WorkerStartError, worker_args
 from harness.store.exports import files_sha256, read_export
 from harness.store.files import CorruptState, digest, move_aside, read_json_object, write_json_atomic
 from harness.store.results import append_result
 from harness.store.settled import settle
 
 Attempt = Callable[[], Outcome]
+Judge = Callable[[Outcome], Result]
 Task = tuple[CellKey, dict[str, Any]]
 
 
@@ -34,7 +38,7 @@ def cells_for_consumer(ctx: RunContext, consumer: str) -> list[CellKey]:
     return [k for k in planned_cells(ctx.matrix) if k.consumer == consumer]
 
 
-def load_runtime(ctx: RunContext, consumer: Runtime, reuse: bool = True) -> None:
+def load_runtime(ctx: RunContext, consumer: Buildable, reuse: bool = True) -> None:
     """Judge every planned cell whose consumer is this runtime; append each result as done."""
     results = ctx.ws.results_file(consumer.id)
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,7 @@ def load_runtime(ctx: RunContext, consumer: Runtime, reuse: bool = True) -> None
 
 
 def load_cells(
-    ctx: RunContext, consumer: Runtime, keys: list[CellKey], results: Path, reuse: bool = True
+    ctx: RunContext, consumer: Buildable, keys: list[CellKey], results: Path, reuse: bool = True
 ) -> list[Result]:
     """Settle, reuse or run the given cells of one consumer, appending each result to ``results``."""
     cache = VerdictCache(ctx, consumer)
@@ -75,7 +79,7 @@ class VerdictCache:
     is on disk now (backend.identity: a venv's file manifest, an image id), the loader, the
     in-runtime code, tolerances, timeouts and retries."""
 
-    def __init__(self, ctx: RunContext, consumer: Runtime) -> None:
+    def __init__(self, ctx: RunContext, consumer: Buildable) -> None:
         self.ctx = ctx
         self.environment = ctx.backend.identity(consumer)
         self.contents: dict[Path, dict[str, str]] = {}
@@ -89,7 +93,7 @@ class VerdictCache:
         ctx = self.ctx
         out = ctx.ws.export_dir(key.producer, key.model, key.export)
         record = read_export(out) or {}
-        loader = asdict(ctx.loader(key.loader))
+        loader = loader_spec(ctx, key)
         fingerprint = ctx.state(key.consumer).fingerprint
         timeouts = (ctx.matrix.timeouts.cell_s, ctx.matrix.timeouts.worker_start_s, ctx.matrix.retries)
         parts = (key.slug, record.get("key"), self.export_content(out), fingerprint, self.environment)
@@ -115,8 +119,21 @@ class VerdictCache:
             write_json_atomic(self.path(result.key), result.to_json())
 
 
+def loader_spec(ctx: RunContext, key: CellKey) -> dict[str, Any]:
+    """How the cell loads, as its verdict's key sees it: the loader; for a deployment consumer
+    its loader (target or opset) and the deployment as declared (its pinned packages)."""
+    dep = ctx.matrix.deployment(key.consumer)
+    if dep is None:
+        return asdict(ctx.loader(key.loader))
+    return {**asdict(dep.loader(key.loader)), "deployment": asdict(dep)}
+
+
 def make_task(ctx: RunContext, key: CellKey) -> dict[str, Any]:
-    return task_for(ctx.ws.export_dir(key.producer, key.model, key.export), ctx.loader(key.loader), key.slug)
+    out = ctx.ws.export_dir(key.producer, key.model, key.export)
+    dep = ctx.matrix.deployment(key.consumer)
+    if dep is not None:
+        return deploy_task(ctx.ws, dep, dep.loader(key.loader), key, out)
+    return task_for(out, ctx.loader(key.loader), key.slug)
 
 
 def task_for(out: Path, loader: Loader, task_id: str) -> dict[str, Any]:
@@ -133,16 +150,15 @@ def task_for(out: Path, loader: Loader, task_id: str) -> dict[str, Any]:
 
 
 def run_tasks(
-    ctx: RunContext, consumer: Runtime, tasks: list[Task], results: Path, cache: VerdictCache
+    ctx: RunContext, consumer: Buildable, tasks: list[Task], results: Path, cache: VerdictCache
 ) -> list[Result]:
     done: list[Result] = []
     progress = console.progress(f"load {consumer.id}", len(tasks))
     for key, task, attempt in worker_attempts(ctx, consumer, tasks, ctx.ws.logs_dir):
-        command = reproduce_command(ctx.backend, consumer, task)
-        reference = ctx.ws.export_dir(key.producer, key.model, key.export) / "reference.npz"
-        result = to_result(ctx.matrix, key, attempt(), command, reference)
+        judge = cell_judge(ctx, consumer, key, task)
+        result = judge(attempt())
         if result.status in FAILURES and ctx.matrix.retries:
-            result = retried(ctx, key, attempt, result, command, reference)
+            result = retried(ctx, attempt, result, judge)
         append_result(results, result)
         done.append(result)
         cache.put(result)
@@ -150,8 +166,20 @@ def run_tasks(
     return done
 
 
+def cell_judge(ctx: RunContext, consumer: Buildable, key: CellKey, task: dict[str, Any]) -> Judge:
+    """What turns a worker's outcome for this cell into its Result (judged against the
+    producer's reference), with the command(s) that reproduce it."""
+    reference = ctx.ws.export_dir(key.producer, key.model, key.export) / "reference.npz"
+    command = reproduce_command(ctx.backend, consumer, task)
+    if isinstance(consumer, Deployment):
+        commands = (reproduce_command(ctx.backend, consumer, convert_only(task)), command)
+        loader = consumer.loader(key.loader)
+        return lambda outcome: deploy_result(ctx.matrix, key, loader, outcome, commands, reference)
+    return lambda outcome: to_result(ctx.matrix, key, outcome, command, reference)
+
+
 def worker_attempts(
-    ctx: RunContext, rt: Runtime, tasks: list[Task], logs: Path
+    ctx: RunContext, rt: Buildable, tasks: list[Task], logs: Path
 ) -> Iterator[tuple[CellKey, dict[str, Any], Attempt]]:
     """Run tasks in one long-lived worker of runtime rt: yields each task with a function
     that runs it (once, or again for a retry). A worker that cannot start makes every
@@ -173,12 +201,12 @@ def worker_attempts(
             yield key, task, attempt
 
 
-def retried(ctx: RunContext, key: CellKey, attempt: Attempt, first: Result, command: str, reference: Path) -> Result:
+def retried(ctx: RunContext, attempt: Attempt, first: Result, judge: Judge) -> Result:
     """Retry a failing cell up to matrix.retries times. A pass on a retry is `flaky`, keeping
     the first failure's error; every attempt is kept in details.attempts either way."""
     attempts = [first]
     while attempts[-1].status in FAILURES and len(attempts) <= ctx.matrix.retries:
-        attempts.append(to_result(ctx.matrix, key, attempt(), command, reference))
+        attempts.append(judge(attempt()))
     summary = [{"status": a.status.value, "error": a.error, "max_abs_diff": a.max_abs_diff} for a in attempts]
     last = attempts[-1]
     details = {**last.details, "attempts": summary}
@@ -187,7 +215,7 @@ def retried(ctx: RunContext, key: CellKey, attempt: Attempt, first: Result, comm
     return dataclasses.replace(last, details=details)
 
 
-def reproduce_command(backend: Backend, rt: Runtime, task: dict[str, Any]) -> str:
+def reproduce_command(backend: Backend, rt: Buildable, task: dict[str, Any]) -> str:
     """One pasteable line that runs exactly this cell in the consumer runtime."""
     payload = json.dumps(task).replace("'", "'\\''")
-    return f"echo '{payload}' | {backend.describe(rt, WORKER_ARGS)}"
+    return f"echo '{payload}' | {backend.describe(rt, worker_args(rt))}"

@@ -5,8 +5,9 @@ every score 1.0 after a diverged training) must not become the yardstick of ever
 A reference passes when every value is finite, every box lies inside its image (scores in
 [0, 1]), the detections find the objects the harness drew into the scenes (the model's
 ``reference_floor``: IoU, label and score, for at least a fraction of the drawn objects;
-only where the export carries the scenes' truth, truth.json), and the training loss is
-finite and lower at the end than at the start. Pure functions over the export directory:
+only where the export carries the scenes' truth, truth.json, and its outputs are [N, 6]
+detections: the positive control's dense boxes and scores are not), and the training loss
+is finite and lower at the end than at the start. Pure functions over the export directory:
 no Paddle, no processes.
 """
 
@@ -64,8 +65,10 @@ def check_reference(
     numbers: dict[str, Any] = {"scenes": len(scenes)}
     problems += _finite(scenes, numbers)
     problems += _inside(scenes, _image_sizes(truth, sizes, len(scenes)), floor.margin, numbers)
-    if truth is not None:
+    if truth is not None and any(_detections(outputs) is not None for outputs in scenes):
         problems += _floor(scenes, truth, floor, numbers)
+    elif truth is not None:
+        numbers["floor_applies"] = "no: the outputs are not [N, 6] detections"
     problems += _trained(losses, numbers)
     return ReferenceCheck(tuple(problems), numbers)
 

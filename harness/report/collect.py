@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.config.matrix import ExportMode, Matrix, Runtime
+from harness.config.deployments import Buildable, Deployment
+from harness.config.matrix import ExportMode, Matrix
 from harness.config.plan import planned_cells
 from harness.console import console
 from harness.document.cell import RESULT_SCHEMA_VERSION, CellKey, Result, Stage, Status
@@ -90,7 +91,7 @@ def assemble(
         runtimes=list(runtimes),
         models=model_ids,
         export_modes=modes,
-        loaders=[LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim) for ld in matrix.loaders],
+        loaders=loader_entries(matrix, deployments=check is None),  # a check loads in Paddle runtimes only
         tolerances=Tolerances(**{k: getattr(matrix.tolerances, k) for k in Tolerances.NAMES}),
         summary=count_shown(shown),
         stale_expectations=stale,
@@ -102,6 +103,15 @@ def assemble(
         cells=shown,
         check=dict(check) if check is not None else None,
     )
+
+
+def loader_entries(matrix: Matrix, deployments: bool = True) -> list[LoaderEntry]:
+    """The Paddle loaders, then each deployment loader (a Lite target, an ONNX opset) once."""
+    entries = [LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim) for ld in matrix.loaders]
+    deployed = {ld.id: ld for dep in matrix.deployments for ld in dep.loaders} if deployments else {}
+    for ld in deployed.values():
+        entries.append(LoaderEntry(ld.id, ld.tool, valid_targets=ld.target, opset=ld.opset if ld.opset else None))
+    return entries
 
 
 def _with_diagnosis(cell: Cell, diagnosis: Diagnosis | None) -> Cell:
@@ -124,7 +134,8 @@ def collect(matrix: Matrix, ws: Workspace, today: datetime.date | None = None) -
         console.warn(problem)
     keys = planned_cells(matrix)
     results = [recorded.cells.get(key) or unrecorded(ws, key) for key in keys]
-    runtimes = [_runtime(ws, rt) for rt in matrix.runtimes]
+    consumers: list[Buildable] = [*matrix.runtimes, *matrix.deployments]
+    runtimes = [_runtime(ws, rt) for rt in consumers]
     return assemble(
         matrix=matrix,
         runtimes=runtimes,
@@ -165,7 +176,7 @@ def run_id(ws: Workspace) -> str:
     return f"{stamp}-{digest.hexdigest()[:8]}"
 
 
-def _runtime(ws: Workspace, rt: Runtime) -> RuntimeEntry:
+def _runtime(ws: Workspace, rt: Buildable) -> RuntimeEntry:
     record = read_state(ws, rt.id)
     try:
         return runtime_entry(rt, record, str(ws.state_file(rt.id)))
@@ -174,9 +185,11 @@ def _runtime(ws: Workspace, rt: Runtime) -> RuntimeEntry:
         return runtime_entry(rt, replace(record, fingerprint=None))
 
 
-def runtime_entry(rt: Runtime, record: RuntimeRecord, source: str = "state.json") -> RuntimeEntry:
-    """A declared runtime and its recorded state; ``source`` names the state file in errors."""
+def runtime_entry(rt: Buildable, record: RuntimeRecord, source: str = "state.json") -> RuntimeEntry:
+    """A declared runtime (or deployment consumer) and its recorded state; ``source`` names
+    the state file in errors."""
     fingerprint = Fingerprint.from_json(record.fingerprint, source) if record.fingerprint is not None else None
+    pins, tool = (list(rt.packages), rt.tool) if isinstance(rt, Deployment) else (list(rt.pins), "")
     return RuntimeEntry(
         id=rt.id,
         version=rt.version,
@@ -185,12 +198,13 @@ def runtime_entry(rt: Runtime, record: RuntimeRecord, source: str = "state.json"
         device=rt.device,
         python=rt.python,
         index_url=rt.index_url,
-        pins=list(rt.pins),
+        pins=pins,
         note=rt.note,
         base_image=rt.base_image,
         reason=record.reason,
         fingerprint=fingerprint,
         backend=record.backend,
+        tool=tool,
     )
 
 

@@ -1,5 +1,7 @@
 """Where do exports load? For each producer, model and export mode, the consumer runtimes
-in which that model's export passed with at least one loader, oldest Paddle first.
+in which that model's export passed with at least one loader, oldest Paddle first, and the
+deployment consumers (Paddle-Lite, ONNX) where it converted, ran and matched with at least
+one target or opset.
 
 Per model on purpose: one model's failure never hides where another model's export loads.
 Computed over the producers the cells actually name: the ready runtimes among them (oldest
@@ -20,8 +22,10 @@ EXPORT_STAGES = (Stage.EXPORT, Stage.REFERENCE)
 
 
 def by_version(runtimes: Sequence[RuntimeEntry]) -> list[RuntimeEntry]:
-    """Oldest Paddle first; the given order breaks ties."""
-    return sorted(runtimes, key=lambda r: version_key(r.version))
+    """Oldest Paddle first; the given order breaks ties. Deployment consumers (whose versions
+    are their tools') follow the Paddle runtimes, as declared."""
+    paddle = sorted((r for r in runtimes if not r.deployment), key=lambda r: version_key(r.version))
+    return paddle + [r for r in runtimes if r.deployment]
 
 
 def compat_ranges(
@@ -30,7 +34,8 @@ def compat_ranges(
     """One range per (producer, model, export mode) the cells name, in producer, model and
     mode order."""
     order = by_version(runtimes)
-    ready = [r.id for r in order if r.state is RuntimeState.READY]
+    ready = [r.id for r in order if r.state is RuntimeState.READY and not r.deployment]
+    deployed = [r.id for r in order if r.state is RuntimeState.READY and r.deployment]
     not_tested = [r.id for r in order if r.state is not RuntimeState.READY]
     known = {r.id for r in runtimes}
     named = list(dict.fromkeys(c.producer for c in cells))
@@ -38,16 +43,22 @@ def compat_ranges(
     exports = {(c.producer, c.model, c.export) for c in cells}
     loads = {(c.producer, c.model, c.export, c.consumer) for c in cells if c.status is Status.PASS}
     failures = _export_failures(cells)
+
+    def passing(export: Export, consumers: list[str]) -> list[str]:
+        return [c for c in consumers if (*export, c) in loads]
+
     return [
-        _range((producer, model, mode), [c for c in ready if (producer, model, mode, c) in loads], not_tested, failures)
+        _range(export, passing(export, ready), not_tested, failures, passing(export, deployed))
         for producer in producers
         for model in _ordered(models, (c.model for c in cells))
         for mode in _ordered(export_modes, (c.export for c in cells))
-        if (producer, model, mode) in exports
+        if (export := (producer, model, mode)) in exports
     ]
 
 
-def _range(export: Export, loads_in: list[str], not_tested: list[str], failures: dict[Export, set[str]]) -> CompatRange:
+def _range(
+    export: Export, loads_in: list[str], not_tested: list[str], failures: dict[Export, set[str]], deploys_in: list[str]
+) -> CompatRange:
     producer, model, mode = export
     return CompatRange(
         producer=producer,
@@ -58,6 +69,7 @@ def _range(export: Export, loads_in: list[str], not_tested: list[str], failures:
         not_tested=not_tested,
         export_status=", ".join(sorted(failures.get(export, ()))) or "ok",
         model=model,
+        deploys_in=deploys_in,
     )
 
 

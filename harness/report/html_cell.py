@@ -93,12 +93,14 @@ def upstream_for(
 
 
 def paddle_fp(runtime: RuntimeEntry | None) -> dict[str, Any]:
-    """A runtime's fingerprint with every key present (the runtime may never have started)."""
+    """A runtime's fingerprint with every key present (the runtime may never have started);
+    a deployment consumer's names its tool too (and the Paddle it links, if any)."""
     fp = runtime.fingerprint if runtime else None
     if fp is None:
         return {"paddle_version": "", "paddle_commit": "", "python": "", "numpy": "", "packages": []}
     known = {k: getattr(fp, k) for k in ("paddle_version", "paddle_commit", "python", "numpy")}
-    return {**known, "packages": list(fp.packages)}
+    tool = {"tool_version": str(fp.extra["tool_version"])} if fp.extra.get("tool_version") else {}
+    return {**known, "packages": list(fp.packages), **tool}
 
 
 # ---------------------------------------------------------------- export fingerprints

@@ -113,8 +113,8 @@ def page_data(doc: ResultsDocument) -> PageData:
 
 def _runtime(rt: Any) -> dict[str, Any]:
     if rt is None:  # named by a cell only (a check's user export, an unlisted consumer)
-        return {"state": "", "reason": "", "version": "", "device": ""}
-    return {"state": rt.state.value, "reason": rt.reason, "version": rt.version, "device": rt.device}
+        return {"state": "", "reason": "", "version": "", "device": "", "tool": ""}
+    return {"state": rt.state.value, "reason": rt.reason, "version": rt.version, "device": rt.device, "tool": rt.tool}
 
 
 def _detail(doc: ResultsDocument, ids: list[str]) -> dict[str, Any]:

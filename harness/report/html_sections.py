@@ -136,7 +136,9 @@ def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
         "state": state,
         "css": f"rt-{state}",
         "reason": runtime.reason,
-        "requirement": f"{runtime.package}=={runtime.version}",
+        # A deployment consumer holds exactly its packages (its tool pinned among them).
+        "requirement": " ".join(runtime.pins) if runtime.deployment else f"{runtime.package}=={runtime.version}",
+        "tool": runtime.tool,
         "device": runtime.device,
         "python": runtime.python,
         "python_actual": fp.python if fp else "",
@@ -191,12 +193,15 @@ def range_view(entry: CompatRange | None, order: Sequence[str], said: Sequence[s
         title.append(f"not tested: {', '.join(entry.not_tested)}")
     if not exported:
         title.append(f"export: {entry.export_status}")
+    if entry.deploys_in:
+        title.append(f"deploys in: {', '.join(entry.deploys_in)}")
     return {
         "text": text,
         "css": style,
         "gaps": gaps,
         "not_tested": [r for r in entry.not_tested if r not in said],
         "export_status": "" if exported else entry.export_status,
+        "deploys": list(entry.deploys_in),
         "title": "\n".join(title),
     }
 

@@ -31,7 +31,7 @@ def headline_line(doc: ResultsDocument) -> str:
     h = headline(doc)
     exports = f", {h['export_cells']} cells" if h["exports"] else ""
     return (
-        f"**{h['unexpected']} unexpected failures** ({h['cells']} cells failed to load, run or match; "
+        f"**{h['unexpected']} unexpected failures** ({h['cells']} cells failed to convert, load, run or match; "
         f"{h['exports']} exports failed{exports}) · {h['expected']} expected · {h['pass']} pass · "
         f"{h['not_run']} not run here · infrastructure, apart: {h['infra_runtimes']} runtimes not built, "
         f"{h['infra_cells']} cells not judged"
@@ -87,6 +87,8 @@ def ranges(doc: ResultsDocument) -> list[str]:
     rows = list(dict.fromkeys((r.producer, r.model) for r in doc.compat_ranges))
     order = [r.id for r in by_version(doc.runtimes)]
     out = ["## Where do exports load? (per model: passes with at least one loader)", ""]
+    if any(r.deploys_in for r in doc.compat_ranges):
+        out += ["*deploys*: the deployment consumers where it converts, runs and matches.", ""]
     out += ["| producer | model | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes)]
     for producer, model in rows:
         entries = [where(index.get((producer, model, mode)), order) for mode in modes]
@@ -97,6 +99,11 @@ def ranges(doc: ResultsDocument) -> list[str]:
 def where(entry: CompatRange | None, order: list[str]) -> str:
     if entry is None:
         return "-"
+    deploys = f"; deploys: {', '.join(entry.deploys_in)}" if entry.deploys_in else ""
+    return paddle_range(entry, order) + deploys
+
+
+def paddle_range(entry: CompatRange, order: list[str]) -> str:
     if not entry.loads_in:
         return "nowhere" if entry.export_status == "ok" else f"not exported ({entry.export_status})"
     span = (

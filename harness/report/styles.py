@@ -51,6 +51,7 @@ STYLES: dict[str, StatusStyle] = {
     Status.EXPORT_FAILED.value: StatusStyle(
         "exp", "#e69f00", "#000", "the producer could not export the model in this mode"
     ),
+    Status.CONVERT_FAILED.value: StatusStyle("conv", "#882255", "#fff", "a deployment tool could not convert it"),
     Status.LOAD_FAILED.value: StatusStyle("load", "#d55e00", "#fff", "the consumer could not load the exported model"),
     Status.RUN_FAILED.value: StatusStyle("run", "#cc79a7", "#000", "the model loaded, but inference raised an error"),
     Status.CRASH.value: StatusStyle("crash", "#000", "#fff", "a process died by a signal (the stage says which one)"),
@@ -83,6 +84,7 @@ WORST_FIRST = tuple(
     s.value
     for s in (
         Status.CRASH,
+        Status.CONVERT_FAILED,
         Status.LOAD_FAILED,
         Status.RUN_FAILED,
         Status.MISMATCH,

@@ -21,13 +21,14 @@ from harness.document.runtimes import ExportEntry, LoaderEntry, RuntimeEntry
 LOG_CHARS = 6000  # head and tail of the log: enough for the traceback, small enough for an issue
 PYPI = "https://pypi.org/simple"
 EXPORT_STAGES = (Stage.EXPORT, Stage.REFERENCE)
+DEPLOY_APIS = ("lite", "onnx")  # a deployment consumer's loaders (harness/config/deployments.py)
 ACTIONS = {
     Stage.LOAD: "cannot load",
     Stage.RUN: "loads but cannot run",
     Stage.COMPARE: "gives different outputs for",
 }
 
-SCRIPT_HEAD = '''"""{title}
+PADDLE_HEAD = '''"""{title}
 
 Put this file next to the exported model ({files}) and run it with the Python
 of the environment below: python repro.py. Needs only numpy and paddle."""
@@ -38,7 +39,9 @@ import paddle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 print("paddle", paddle.__version__, "commit", paddle.version.commit, flush=True)
-
+'''
+# Shared by every script (a deployment consumer's too): input.npz's scenes.
+SCENES = '''
 
 def scenes(path):
     """input.npz's feeds, one list per scene ("image" is scene 0, "image@1" scene 1, ...)."""
@@ -52,6 +55,7 @@ def scenes(path):
     return [found[k] for k in sorted(found)]
 
 '''
+SCRIPT_HEAD = PADDLE_HEAD + SCENES
 PREDICTOR = """
 from paddle import inference
 
@@ -137,6 +141,11 @@ def upstream_sections(
         env = once(("env", cell.producer), lambda: environment(producer, cell.producer))
         return [*_export_failure(cell, producer, export), what, env, _export_note(cell), log]
     program = _program(export, cell)
+    if loader is not None and loader.api in DEPLOY_APIS:
+        from harness.report.upstream_deploy import deploy_sections
+
+        parts = (what, log, once(("env", cell.consumer), lambda: deploy_environment(consumer, cell.consumer)))
+        return deploy_sections(cell, consumer, producer, loader, export, program, parts)
     loader = loader or LoaderEntry(cell.loader, "predictor")
     api = "paddle.jit.load" if loader.api == "jit_load" else "paddle.inference predictor"
     fmt = export.program_format if export and export.program_format else program
@@ -208,6 +217,20 @@ def environment(runtime: RuntimeEntry | None, runtime_id: str) -> str:
     lines.append(f"- OS {fp.platform if fp and fp.platform else 'unknown'}")
     if runtime and runtime.device:
         lines.append(f"- device {runtime.device}")
+    return "\n".join(lines)
+
+
+def deploy_environment(runtime: RuntimeEntry | None, runtime_id: str) -> str:
+    """A deployment consumer's tool and the packages next to it, Python and OS."""
+    fp = runtime.fingerprint if runtime else None
+    tool = str(fp.extra.get("tool_version", "")) if fp else ""
+    lines = ["**Environment where it fails**", "", f"- {tool or (runtime.package if runtime else runtime_id)}"]
+    wanted = ("paddlelite", "paddle2onnx", "onnxruntime", "paddlepaddle", "numpy")
+    pins = [_frozen(fp.packages, name) for name in wanted] if fp else (runtime.pins if runtime else [])
+    if [p for p in pins if p]:
+        lines.append("- packages: " + ", ".join(f"`{p}`" for p in pins if p))
+    lines.append(f"- Python {(fp.python if fp else '') or (runtime.python if runtime else '') or 'unknown'}")
+    lines.append(f"- OS {fp.platform if fp and fp.platform else 'unknown'}")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, Sequence
 
-from harness.config.matrix import Runtime
+from harness.config.deployments import Buildable
 from harness.console import console
 from harness.runtimes.seam import Completed
 
@@ -52,25 +52,25 @@ class Backend(Protocol):
     def gpu_problem(self) -> str:
         """'' when this backend can run GPU runtimes here; otherwise why not, in words."""
 
-    def prepare(self, rt: Runtime) -> Prepared | None:
+    def prepare(self, rt: Buildable) -> Prepared | None:
         """Build the runtime (idempotent). Raises RuntimeUnavailable / RuntimeSkipped."""
 
-    def identity(self, rt: Runtime) -> str:
+    def identity(self, rt: Buildable) -> str:
         """What identifies the runtime as built now; it changes whenever the runtime is
         rebuilt ('' when there is nothing built)."""
 
-    def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
+    def run(self, rt: Buildable, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
         """Run ``python ARGS`` in the runtime to completion."""
 
     def start(
-        self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
+        self, rt: Buildable, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
     ) -> RuntimeProcess:
         """Start ``python ARGS`` in the runtime, stdin/stdout piped, stderr to the given file."""
 
-    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
+    def describe(self, rt: Buildable, args: list[str], env: dict[str, str] | None = None) -> str:
         """The command line a person can paste to run ``python ARGS`` (with ``env``) in the runtime by hand."""
 
-    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+    def install_extras(self, rt: Buildable, requirements: Path, target: Path, *, timeout: float) -> Completed:
         """Install the requirements file into ``target`` for the runtime's Python, without
         dependencies and without touching the runtime's own packages."""
 
@@ -104,26 +104,37 @@ def _auto_choice() -> str:
     return "venv"
 
 
-def backend_for_run(name: str, work: Path, runtimes: Sequence[Runtime], build_gpu: bool = False) -> Backend:
+def backend_for_run(
+    name: str,
+    work: Path,
+    runtimes: Sequence[Buildable],
+    build_gpu: bool = False,
+    deployments: Sequence[Buildable] = (),
+) -> Backend:
     """The backend for a whole matrix run. On Docker the base images its runtimes build on
     come first: kept, pulled, or built here from Debian as `nox -s base-images` does
-    (``base_images.provide``). If one cannot be had, "auto" runs the whole matrix on venv
-    and says why; an explicit "docker" goes on and says which runtimes will be unavailable."""
+    (``base_images.provide``). If one a Paddle runtime needs cannot be had, "auto" runs the
+    whole matrix on venv and says why; an explicit "docker" goes on and says which runtimes
+    will be unavailable. A base only deployment consumers need (python:3.7-slim for the
+    Python 3.7 Lite wheels, say) never moves the run: those consumers are unavailable."""
     backend = get_backend(name, work)
     if backend.name != "docker":
         return backend
-    missing = missing_bases(backend, runtimes, build_gpu)
+    missing = missing_bases(backend, [*runtimes, *deployments], build_gpu)
     if not missing:
         return backend
     why = "\n".join(f"  - {tag} (for {', '.join(ids)}): {reason}" for tag, (ids, reason) in missing.items())
-    if name == "auto":
+    paddle = {rt.id for rt in runtimes}
+    if name == "auto" and any(paddle & set(ids) for ids, _ in missing.values()):
         console.say(f"backend auto: venv after all: base images the Docker runtimes need cannot be had here:\n{why}")
         return get_backend("venv", work)
     console.warn(f"these runtimes will be unavailable: the base images they build on cannot be had here:\n{why}")
     return backend
 
 
-def missing_bases(backend: Backend, runtimes: Sequence[Runtime], build_gpu: bool) -> dict[str, tuple[list[str], str]]:
+def missing_bases(
+    backend: Backend, runtimes: Sequence[Buildable], build_gpu: bool
+) -> dict[str, tuple[list[str], str]]:
     """Base image -> (the runtimes that build on it, why it is not on the engine), after
     trying to get every one there; {} when all are. GPU runtimes that will be skipped for
     want of a GPU need none."""

@@ -11,43 +11,64 @@ absolute paths, so the task files need no translation. Every Docker call goes th
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
-import json
 import os
 import shlex
-import tarfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Mapping
 
-import harness
-from harness.config.matrix import PYPI, Runtime
+from harness.config.deployments import Buildable
+from harness.config.matrix import PYPI
 from harness.console import console
 from harness.errors import BackendError, RuntimeUnavailable
-from harness.runtimes import docker_seam, inside_code
+from harness.runtimes import docker_seam
 from harness.runtimes.backend import EXTRAS_ENV, Capabilities, Prepared, RuntimeProcess
+from harness.runtimes.docker_images import (
+    CA_IN_CONTAINER,
+    REPOSITORY,
+    base_image,
+    build_context,
+    ca_bundle,
+    dockerfile,
+    dockerfiles_dir,
+    image_size,
+    image_spec,
+    image_tag,
+    megabytes,
+    pip_build_args,
+    requirements,
+)
 from harness.runtimes.docker_process import DockerProcess, container, wait
 from harness.runtimes.seam import Completed
 from harness.runtimes.venv import index_problem, sources_failed
+from harness.store.layout import Workspace
 
-REPOSITORY = "paddle-harness"
 LABEL = "paddle-harness.runtime"
 # Which work directory a container serves: several harness runs can share one engine
 # (a developer's matrix while CI tests), and each must only ever see its own containers.
 WORK_LABEL = "paddle-harness.work"
-GPU_BASE = "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04"
 NOBODY = "65534:65534"
 INSIDE = ("-m", "harness.inside")
+# The image helpers live in docker_images.py; they are part of this module's interface too.
+__all__ = [
+    "CA_IN_CONTAINER",
+    "REPOSITORY",
+    "DockerBackend",
+    "Role",
+    "base_image",
+    "build_context",
+    "dockerfile",
+    "dockerfiles_dir",
+    "engine_problem",
+    "image_spec",
+    "image_tag",
+    "pip_build_args",
+    "requirements",
+]
 WORKDIR = "/tmp"  # every path the commands use is absolute; /tmp is writable by anyone
 PING_TIMEOUT_S = 10
-# Passed to the build as they are; the engine keeps these predefined build args out of
-# the image history.
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
-CA_VARS = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
-CA_IN_CONTAINER = "/tmp/harness/ca-bundle.crt"  # where the build puts it too
 
 
 # ---------------------------------------------------------------- who may do what
@@ -59,16 +80,20 @@ class Role:
     exports: str  # "own-rw": work/exports/<runtime> read-write; "all-ro": work/exports read-only; "": none
     user: str  # "invoker": the host's uid:gid; "unprivileged": that, or nobody when it is root
     network: str = "none"
+    artifacts: bool = False  # work/artifacts/<runtime> read-write (what a deployment tool converted)
 
 
 # Producers (train, export) write only their own exports; consumers (the worker) read
-# every producer's exports and write nothing.
+# every producer's exports and write nothing; a deployment consumer's worker writes only
+# the models its tool converted, into its own artifacts directory.
 ROLES: dict[str, Role] = {
     "probe": Role(exports="", user="unprivileged"),
     "train": Role(exports="own-rw", user="invoker"),
     "export": Role(exports="own-rw", user="invoker"),
     "worker": Role(exports="all-ro", user="unprivileged"),
     "inspect": Role(exports="all-ro", user="unprivileged"),  # check: reads a staged user model
+    "deploy-probe": Role(exports="", user="unprivileged"),
+    "deploy-worker": Role(exports="all-ro", user="unprivileged", artifacts=True),
 }
 CONSUMER = ROLES["worker"]
 
@@ -90,121 +115,17 @@ def user_for(role: Role) -> str:
     return invoker
 
 
-# ---------------------------------------------------------------- images
-def dockerfiles_dir() -> Path:
-    """dockerfiles/ of the checkout (the package is run from it or installed from it)."""
-    candidates = [Path(os.environ.get("HARNESS_DOCKERFILES", "")), Path(harness.__file__).parents[1] / "dockerfiles"]
-    candidates.append(Path.cwd() / "dockerfiles")
-    for path in candidates:
-        if str(path) not in ("", ".") and (path / "cpu.Dockerfile").is_file():
-            return path
-    raise BackendError(
-        "the Docker backend cannot find dockerfiles/cpu.Dockerfile",
-        "run from the repository checkout, or set HARNESS_DOCKERFILES to its dockerfiles/ directory",
-    )
-
-
-def dockerfile(rt: Runtime) -> Path:
-    return dockerfiles_dir() / f"{rt.device}.Dockerfile"
-
-
-def base_image(rt: Runtime) -> str:
-    if rt.base_image:
-        return rt.base_image
-    return GPU_BASE if rt.device == "gpu" else f"python:{rt.python}-slim"
-
-
-def requirements(rt: Runtime) -> list[str]:
-    # setuptools: `import paddle` needs it (pkg_resources/distutils) on Python 3.12+.
-    return [rt.requirement, "setuptools", *rt.pins]
-
-
-def image_spec(rt: Runtime) -> dict[str, Any]:
-    """Everything that decides an image's content; the tag is its hash. Host index and
-    proxy settings are left out on purpose: a mirror serves the same wheels."""
-    return {
-        "dockerfile": dockerfile(rt).read_text(encoding="utf-8"),
-        "requirements": requirements(rt),
-        "index_url": rt.index_url,
-        "base_image": base_image(rt),
-        "python": rt.python,
-        "device": rt.device,
-        "code": inside_code.code_hash(),
-    }
-
-
-def image_tag(rt: Runtime) -> str:
-    digest = hashlib.sha256(json.dumps(image_spec(rt), sort_keys=True).encode()).hexdigest()[:12]
-    return f"{REPOSITORY}:{rt.id}-{digest}"
-
-
-def pip_build_args(rt: Runtime, environ: Mapping[str, str]) -> dict[str, str]:
-    """pip's index settings for the build: matrix.yaml's index_url for Paddle, and the
-    host's PIP_INDEX_URL (a PyPI mirror), PIP_EXTRA_INDEX_URL and PIP_TRUSTED_HOST.
-    file:// indexes are dropped: a container cannot see the host's paths."""
-
-    def reachable(urls: str) -> list[str]:
-        return [u for u in urls.split() if not u.startswith("file:")]
-
-    pypi = (reachable(environ.get("PIP_INDEX_URL", "")) or [PYPI])[0]
-    extras = reachable(environ.get("PIP_EXTRA_INDEX_URL", ""))
-    index = pypi
-    if rt.index_url != PYPI:  # Paddle's index first, PyPI (or its mirror) for the rest
-        index, extras = rt.index_url, [pypi, *extras]
-    args = {"PIP_INDEX_URL": index}
-    if extras:
-        args["PIP_EXTRA_INDEX_URL"] = " ".join(dict.fromkeys(extras))
-    if environ.get("PIP_TRUSTED_HOST"):
-        args["PIP_TRUSTED_HOST"] = environ["PIP_TRUSTED_HOST"]
-    args.update({k: environ[k] for k in PROXY_VARS if environ.get(k)})
-    return args
-
-
-def ca_bundle(environ: Mapping[str, str]) -> Path | None:
-    """The host's CA bundle for the build (a corporate proxy that re-signs TLS needs it)."""
-    for var in CA_VARS:
-        path = Path(environ.get(var, ""))
-        if environ.get(var) and path.is_file():
-            return path
-    return None
-
-
-def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    # Readable by the unprivileged user the consumers run as, whatever the host's umask.
-    info.mode = 0o755 if info.isdir() else 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = _normalise(tarfile.TarInfo(name))
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
-
-def build_context(rt: Runtime, work: Path, environ: Mapping[str, str]) -> io.BytesIO:
-    """The build context as a tar: Dockerfile, requirements.txt, the CA bundle (empty when
-    none), and the staged in-runtime code. Nothing else of the host goes in."""
-    ca = ca_bundle(environ)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add_bytes(tar, "Dockerfile", dockerfile(rt).read_bytes())
-        _add_bytes(tar, "requirements.txt", ("\n".join(requirements(rt)) + "\n").encode())
-        _add_bytes(tar, "ca-bundle.crt", ca.read_bytes() if ca else b"")
-        tar.add(str(inside_code.stage(work)), arcname="harness-code", filter=_normalise)
-    buf.seek(0)
-    return buf
-
-
-def image_size(client: Any, tag: str) -> int | None:
-    """The image's size in bytes, as `docker images` shows it."""
-    size = client.images.get(tag).attrs.get("Size")
-    return int(size) if size is not None else None
-
-
-def megabytes(size: int | None) -> str:
-    return "size unknown" if size is None else f"{size / 1e6:.0f} MB"
+def writable_for(path: Path, user: str) -> None:
+    """Create a directory a container's user writes through a bind mount; when that user is
+    nobody (the harness runs as root), nobody owns it and whatever it wrote there before."""
+    path.mkdir(parents=True, exist_ok=True)
+    if user != NOBODY:
+        return  # the invoker's own directory
+    uid, gid = (int(part) for part in NOBODY.split(":"))
+    for top, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), uid, gid)
+    os.chown(path, uid, gid)
 
 
 # ---------------------------------------------------------------- the engine
@@ -235,7 +156,7 @@ class DockerBackend:
         self._gpu_problem: str | None = None
 
     # ------------------------------------------------------------ images
-    def prepare(self, rt: Runtime) -> Prepared:
+    def prepare(self, rt: Buildable) -> Prepared:
         """Build the image from the first of the runtime's wheel sources that builds."""
         client = docker_seam.client()
         tried: list[str] = []
@@ -252,7 +173,7 @@ class DockerBackend:
                 tried.append(str(exc))
         raise RuntimeUnavailable(sources_failed(tried), "the build logs are in " + str(self.work / "logs"))
 
-    def resolve(self, rt: Runtime) -> Runtime:
+    def resolve(self, rt: Buildable) -> Buildable:
         """The wheel source this runtime's image was built from: the first whose image exists."""
         if not rt.sources:
             return rt
@@ -262,7 +183,7 @@ class DockerBackend:
                 return cand
         return rt.candidates[0]
 
-    def identity(self, rt: Runtime) -> str:
+    def identity(self, rt: Buildable) -> str:
         try:
             return str(docker_seam.client().images.get(image_tag(self.resolve(rt))).id)
         except docker_seam.errors().ImageNotFound:
@@ -276,10 +197,10 @@ class DockerBackend:
             return False
         return True
 
-    def build_log(self, rt: Runtime) -> Path:
+    def build_log(self, rt: Buildable) -> Path:
         return self.work / "logs" / f"build-{rt.id}.log"
 
-    def _build(self, client: Any, rt: Runtime, tag: str) -> Prepared:
+    def _build(self, client: Any, rt: Buildable, tag: str) -> Prepared:
         started = time.monotonic()
         log_path = self.build_log(rt)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -302,7 +223,7 @@ class DockerBackend:
         console.say(line)
         return built
 
-    def _stream_build(self, client: Any, rt: Runtime, tag: str, log: IO[str]) -> str:
+    def _stream_build(self, client: Any, rt: Buildable, tag: str, log: IO[str]) -> str:
         """Run the build, copying its output to ``log``; the engine's error, or ''."""
         build_args = {"BASE_IMAGE": base_image(rt), "PYTHON": rt.python, **pip_build_args(rt, self.environ)}
         try:
@@ -332,7 +253,11 @@ class DockerBackend:
     def _build_remedy(base: str, base_was_here: bool, log_path: Path) -> str:
         if base_was_here:
             return f"the whole build output is in {log_path}"
+        from harness.runtimes.base_images import SUITES, suite_for
+
         local = " (`nox -s base-images` builds python:3.X-slim from Debian)" if base.startswith("python:") else ""
+        if base.startswith("python:") and suite_for(base) is None:  # e.g. python:3.7-slim for old Lite wheels
+            local = f" (`nox -s base-images` builds only Python {', '.join(SUITES.values())}: not this one)"
         return f"the base image {base} is not on this engine and could not be pulled: load or build it{local}, " \
             "or set base_image for this runtime in matrix.yaml"
 
@@ -349,7 +274,7 @@ class DockerBackend:
         return self._gpu_problem
 
     # ------------------------------------------------------------ containers
-    def mounts(self, rt: Runtime, role: Role, extras: str = "") -> dict[str, dict[str, str]]:
+    def mounts(self, rt: Buildable, role: Role, extras: str = "") -> dict[str, dict[str, str]]:
         """Host paths mounted at the same path inside, so task files need no translation.
         A producer also reads ``extras`` (its model's requires), when it is given one."""
         exports = self.work / "exports"
@@ -361,15 +286,23 @@ class DockerBackend:
             return {}
         source.mkdir(parents=True, exist_ok=True)  # a bind mount needs its source
         volumes = {str(source): {"bind": str(source), "mode": mode}}
+        if role.exports == "own-rw":
+            # Every export read-only beneath its own read-write one (the engine mounts parents
+            # first): "train high, export low" exports weights another runtime trained.
+            volumes = {str(exports): {"bind": str(exports), "mode": "ro"}, **volumes}
         if extras and role.exports == "own-rw":
             volumes[extras] = {"bind": extras, "mode": "ro"}
         checks = self.work / "checks"  # user models staged by `check`, read like exports
         if role.exports == "all-ro" and checks.is_dir():
             volumes[str(checks)] = {"bind": str(checks), "mode": "ro"}
+        if role.artifacts:
+            own = Workspace(self.work).artifacts_dir(rt.id)
+            writable_for(own, user_for(role))
+            volumes[str(own)] = {"bind": str(own), "mode": "rw"}
         return volumes
 
     def container_spec(
-        self, rt: Runtime, args: list[str], env: dict[str, str] | None, *, interactive: bool
+        self, rt: Buildable, args: list[str], env: dict[str, str] | None, *, interactive: bool
     ) -> dict[str, Any]:
         """The keyword arguments of ``containers.create`` for ``python ARGS`` in ``rt``."""
         role = role_for(args)
@@ -392,7 +325,7 @@ class DockerBackend:
             spec["runtime"] = "nvidia"  # without it a GPU image still runs its probe, on the CPU
         return spec
 
-    def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
+    def run(self, rt: Buildable, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
         return self._run_to_completion(self.container_spec(rt, args, env, interactive=False), timeout)
 
     @staticmethod
@@ -406,11 +339,11 @@ class DockerBackend:
         return Completed(argv, code, out, err, timed_out=code is None)
 
     # ------------------------------------------------------------ extras
-    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+    def install_extras(self, rt: Buildable, requirements: Path, target: Path, *, timeout: float) -> Completed:
         """pip install --no-deps --target in a throwaway container of the runtime's image."""
         return self._run_to_completion(self.extras_spec(rt, requirements, target), timeout)
 
-    def extras_spec(self, rt: Runtime, requirements: Path, target: Path) -> dict[str, Any]:
+    def extras_spec(self, rt: Buildable, requirements: Path, target: Path) -> dict[str, Any]:
         """The one container with a network: it downloads a model's requires with the
         host's index, proxy and CA settings (as image builds do; the requires come from PyPI
         or its mirror, never from the runtime's Paddle index) and can write only ``target``."""
@@ -440,12 +373,12 @@ class DockerBackend:
         }
 
     def start(
-        self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
+        self, rt: Buildable, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
     ) -> RuntimeProcess:
         spec = self.container_spec(rt, args, env, interactive=True)
         return DockerProcess(docker_seam.client(), spec, stderr)
 
-    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
+    def describe(self, rt: Buildable, args: list[str], env: dict[str, str] | None = None) -> str:
         return shlex.join(docker_run_argv(self.container_spec(rt, args, env, interactive=True)))
 
 

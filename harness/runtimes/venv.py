@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, cast
 
-from harness.config.matrix import PYPI, Runtime
+from harness.config.deployments import Buildable
+from harness.config.matrix import PYPI
 from harness.errors import BackendError, RuntimeUnavailable
 from harness.runtimes import inside_code, seam
 from harness.runtimes.backend import Capabilities, RuntimeProcess
@@ -90,24 +91,23 @@ class VenvBackend:
         self.uv = find_uv()
 
     # ------------------------------------------------------------ paths
-    def venv_dir(self, rt: Runtime) -> Path:
+    def venv_dir(self, rt: Buildable) -> Path:
         return self.work / "runtimes" / rt.id / "venv"
 
-    def python(self, rt: Runtime) -> str:
+    def python(self, rt: Buildable) -> str:
         return str(self.venv_dir(rt) / "bin" / "python")
 
-    def requirements(self, rt: Runtime) -> list[str]:
-        # setuptools: `import paddle` needs it (pkg_resources/distutils) on Python 3.12+.
-        return [rt.requirement, "setuptools", *rt.pins]
+    def requirements(self, rt: Buildable) -> list[str]:
+        return rt.requirements
 
-    def _install_args(self, rt: Runtime) -> list[str]:
+    def _install_args(self, rt: Buildable) -> list[str]:
         if rt.index_url == PYPI:
             return []
         # Paddle's index first (it holds the wheel), PyPI for everything else.
         return ["--index-url", rt.index_url, "--extra-index-url", PYPI]
 
     # ------------------------------------------------------------ prepare
-    def prepare(self, rt: Runtime) -> None:
+    def prepare(self, rt: Buildable) -> None:
         """Build the venv from the first of the runtime's wheel sources that installs; the
         reason of every source that did not is kept for the one that fails last."""
         for cand in rt.candidates:
@@ -137,17 +137,17 @@ class VenvBackend:
             sources_failed(tried), "run where that index is reachable, or point index_url in matrix.yaml at a mirror"
         )
 
-    def _spec(self, rt: Runtime) -> str:
+    def _spec(self, rt: Buildable) -> str:
         return json.dumps([rt.python, self.requirements(rt), rt.index_url], sort_keys=True)
 
-    def _marker(self, rt: Runtime) -> Path:
+    def _marker(self, rt: Buildable) -> Path:
         return self.venv_dir(rt) / ".harness-spec"
 
-    def _built_from(self, rt: Runtime) -> bool:
+    def _built_from(self, rt: Buildable) -> bool:
         marker = self._marker(rt)
         return marker.exists() and marker.read_text() == self._spec(rt) and Path(self.python(rt)).exists()
 
-    def _create(self, rt: Runtime, exe: str) -> None:
+    def _create(self, rt: Buildable, exe: str) -> None:
         venv = self.venv_dir(rt)
         if venv.exists():
             shutil.rmtree(venv)
@@ -164,7 +164,7 @@ class VenvBackend:
                     f"reproduce with: {shlex.join(argv)}",
                 )
 
-    def install_extras(self, rt: Runtime, requirements: Path, target: Path, *, timeout: float) -> Completed:
+    def install_extras(self, rt: Buildable, requirements: Path, target: Path, *, timeout: float) -> Completed:
         """uv pip install --no-deps --target: the pins are complete (no resolver may swap the
         runtime's numpy or setuptools), and the venv itself stays as it was built."""
         argv = [self.uv, "pip", "install", "--no-deps", "--target", str(target), "--python", self.python(rt)]
@@ -179,7 +179,7 @@ class VenvBackend:
     def gpu_problem(self) -> str:
         return host_gpu_problem()
 
-    def identity(self, rt: Runtime) -> str:
+    def identity(self, rt: Buildable) -> str:
         """The venv as it is on disk now: every file's path, size and modification time,
         hashed. A stat walk, not a content hash: cheap enough for every load phase, and it
         sees a package patched, a hook dropped into site-packages or a file edited in paddle/."""
@@ -206,16 +206,16 @@ class VenvBackend:
         env.update(extra or {})
         return env
 
-    def run(self, rt: Runtime, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
+    def run(self, rt: Buildable, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Completed:
         return seam.run([self.python(rt), *args], env=self.env(env), cwd=self.work, timeout=timeout)
 
     def start(
-        self, rt: Runtime, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
+        self, rt: Buildable, args: list[str], *, stderr: IO[bytes], env: dict[str, str] | None = None
     ) -> RuntimeProcess:
         proc = seam.popen([self.python(rt), *args], env=self.env(env), cwd=self.work, stderr=stderr)
         return cast(RuntimeProcess, proc)  # started with stdin/stdout pipes, so both are set
 
-    def describe(self, rt: Runtime, args: list[str], env: dict[str, str] | None = None) -> str:
+    def describe(self, rt: Buildable, args: list[str], env: dict[str, str] | None = None) -> str:
         code = inside_code.stage(self.work)
         assignments = [f"{k}={shlex.quote(v)}" for k, v in {"PYTHONPATH": str(code), **(env or {})}.items()]
         command = shlex.join([self.python(rt), *args])

@@ -16,12 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from harness.config.matrix import Runtime
+from harness.config.deployments import Buildable, Deployment
 from harness.errors import HarnessError
 from harness.runtimes.backend import Backend, RuntimeProcess
 from harness.runtimes.seam import signal_name
 
 WORKER_ARGS = ["-m", "harness.inside", "worker"]
+
+
+def worker_args(rt: Buildable) -> list[str]:
+    """The worker of a Paddle runtime, or of a deployment consumer (its tool named): both
+    speak the same protocol."""
+    if isinstance(rt, Deployment):
+        return ["-m", "harness.inside", "deploy-worker", rt.tool]
+    return WORKER_ARGS
 # The worker enforces the cell timeout on its child; the host waits this much longer
 # before it gives up on the worker itself.
 HOST_GRACE_S = 30.0
@@ -45,7 +53,7 @@ class Outcome:
 
 class Worker:
     def __init__(
-        self, backend: Backend, rt: Runtime, log_path: Path, start_timeout: float, grace_s: float = HOST_GRACE_S
+        self, backend: Backend, rt: Buildable, log_path: Path, start_timeout: float, grace_s: float = HOST_GRACE_S
     ) -> None:
         self.backend, self.rt, self.log_path, self.start_timeout = backend, rt, log_path, start_timeout
         self.grace_s = grace_s
@@ -59,7 +67,7 @@ class Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_handle = self.log_path.open("ab")
         offset = self._log_size()
-        self.proc = self.backend.start(self.rt, WORKER_ARGS, stderr=self.log_handle)
+        self.proc = self.backend.start(self.rt, worker_args(self.rt), stderr=self.log_handle)
         self.starts += 1
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, args=(self.proc, self.lines), daemon=True).start()
@@ -69,7 +77,7 @@ class Worker:
             tail = self._log_since(offset)[-4000:]
             raise WorkerStartError(
                 f"the worker in runtime {self.rt.id} did not start:\n{tail}",
-                f"run `{self.backend.describe(self.rt, WORKER_ARGS)}` to see it fail",
+                f"run `{self.backend.describe(self.rt, worker_args(self.rt))}` to see it fail",
             )
 
     def stop(self) -> None:

@@ -35,3 +35,10 @@ class Workspace:
     @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
+
+    def artifacts_dir(self, consumer: str) -> Path:
+        """What a deployment consumer's tool converted (model.nb, model.onnx), and its logs."""
+        return self.root / "artifacts" / consumer
+
+    def artifact_dir(self, consumer: str, producer: str, model: str, mode: str, loader: str) -> Path:
+        return self.artifacts_dir(consumer) / producer / model / mode / loader

@@ -1,8 +1,10 @@
 """Try the known workarounds on a failing cell and say which ones turn it green.
 
 A workaround is data: a change to how the cell's model is exported (program format,
-full_graph, which runtime exports it) or loaded (loader options). Each is exported
-with the same machinery as the matrix (cached by content) and judged against the
+full_graph, which runtime exports it) or loaded (loader options); for a deployment consumer,
+how it is converted (a single valid target x86 for Paddle-Lite, another opset for
+paddle2onnx) or a legacy-format re-export for a converter that cannot read PIR. Each is
+exported with the same machinery as the matrix (cached by content) and judged against the
 producer's own reference, so "it works" means the same boxes as where it was trained.
 """
 
@@ -12,11 +14,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from harness.config.deployments import DeployLoader, Deployment
 from harness.config.matrix import ExportMode, Loader, Matrix, unknown_id_message
 from harness.console import console
 from harness.document.cell import FAILURES, CellKey, Result, Status
 from harness.errors import ConfigError, HarnessError
 from harness.phases.context import RunContext
+from harness.phases.deploy import convert_only, deploy_result, deploy_task
 from harness.phases.export import export_one, train_model
 from harness.phases.judge import to_result
 from harness.phases.load import reproduce_command, task_for
@@ -35,15 +39,16 @@ class Variant:
 
     name: str
     mode: ExportMode
-    loader: Loader
+    loader: Loader | DeployLoader
     exporter: str  # the runtime that exports (the producer, or the consumer for "train high, export low")
     weights_from: str = ""
 
 
-Workaround = Callable[[CellKey, ExportMode, Loader, dict[str, Any]], "Variant | None"]
+Workaround = Callable[[CellKey, ExportMode, Any, dict[str, Any]], "Variant | None"]
+ALTERNATIVE_OPSETS = (11, 13, 16)  # what paddle2onnx is tried at instead of a failing opset
 
 
-def _legacy(key: CellKey, mode: ExportMode, loader: Loader, caps: dict[str, Any]) -> Variant | None:
+def _legacy(key: CellKey, mode: ExportMode, loader: Any, caps: dict[str, Any]) -> Variant | None:
     if mode.program_format == "legacy":
         return None
     legacy = dataclasses.replace(mode, id=f"{mode.id}~legacy", program_format="legacy")
@@ -103,6 +108,27 @@ WORKAROUNDS: tuple[Workaround, ...] = (
 )
 
 
+def _single_x86(key: CellKey, mode: ExportMode, loader: DeployLoader, caps: dict[str, Any]) -> Variant | None:
+    if loader.tool != "lite" or loader.target == "x86":
+        return None
+    x86 = DeployLoader("lite-x86", "lite", target="x86")
+    return Variant("convert for the single valid target x86 (--valid_targets=x86)", mode, x86, key.producer)
+
+
+def _other_opsets(key: CellKey, mode: ExportMode, loader: DeployLoader, caps: dict[str, Any]) -> list[Variant]:
+    if loader.tool != "onnx":
+        return []
+    opsets = [DeployLoader(f"onnx-opset{o}", "onnx", opset=o) for o in ALTERNATIVE_OPSETS if o != loader.opset]
+    return [Variant(f"convert at opset {o.opset} instead ({o.option})", mode, o, key.producer) for o in opsets]
+
+
+def deploy_variants(key: CellKey, mode: ExportMode, loader: DeployLoader) -> list[Variant]:
+    """A deployment consumer's workarounds: re-export in the legacy format (a converter that
+    cannot read PIR), one valid target x86 (Lite), another opset (paddle2onnx)."""
+    found = [v for w in (_legacy, _single_x86) if (v := w(key, mode, loader, {})) is not None]
+    return found + _other_opsets(key, mode, loader, {})
+
+
 class NothingToDiagnose(HarnessError):
     """The cells named are not failing: there is nothing to try a workaround on."""
 
@@ -115,12 +141,13 @@ def parse_cell(slug: str, matrix: Matrix) -> CellKey:
     if len(parts) != 5:
         raise ConfigError("diagnose", [f"{slug!r} is not a cell id: producer__model__export__consumer__loader"])
     key = CellKey(*parts)
+    dep = matrix.deployment(key.consumer)
     known = {
         "producer runtime": (key.producer, matrix.runtime_ids),
         "model": (key.model, [m.id for m in matrix.models]),
         "export mode": (key.export, [e.id for e in matrix.export_modes]),
-        "consumer runtime": (key.consumer, matrix.runtime_ids),
-        "loader": (key.loader, [ld.id for ld in matrix.loaders]),
+        "consumer runtime": (key.consumer, matrix.consumer_ids),
+        "loader": (key.loader, [ld.id for ld in (dep.loaders if dep else matrix.loaders)]),
     }
     problems = [unknown_id_message(kind, given, ids) for kind, (given, ids) in known.items() if given not in ids]
     if problems:
@@ -149,11 +176,13 @@ def diagnose(ctx: RunContext, key: CellKey) -> dict[str, Any]:
     """Run every applicable workaround for the cell; write work/diagnoses/<cell>.json."""
     matrix, ws = ctx.matrix, ctx.ws
     mode = next(m for m in matrix.export_modes if m.id == key.export)
-    loader = ctx.loader(key.loader)
-    caps = (ctx.state(key.consumer).fingerprint or {}).get("capabilities", {})
-    variants = [v for w in WORKAROUNDS if (v := w(key, mode, loader, caps)) is not None]
+    consumer = matrix.consumer(key.consumer)
+    if isinstance(consumer, Deployment):
+        variants = deploy_variants(key, mode, consumer.loader(key.loader))
+    else:
+        caps = (ctx.state(key.consumer).fingerprint or {}).get("capabilities", {})
+        variants = [v for w in WORKAROUNDS if (v := w(key, mode, ctx.loader(key.loader), caps)) is not None]
     reference = ws.export_dir(key.producer, key.model, key.export) / "reference.npz"
-    consumer = matrix.runtime(key.consumer)
     tried = []
     log = ws.logs_dir / f"diagnose-{consumer.id}.log"
     with Worker(ctx.backend, consumer, log, matrix.timeouts.worker_start_s) as w:
@@ -191,12 +220,21 @@ def _try(ctx: RunContext, key: CellKey, v: Variant, reference: Any, worker: Work
     if record["status"] != "ok":
         status = EXPORT_STATUS.get(record["status"], Status.EXPORT_FAILED)
         return Result.for_cell(variant_key, status, error=record.get("error", ""))
-    task = task_for(out, v.loader, variant_key.slug)
+    consumer = matrix.consumer(key.consumer)
+    if isinstance(v.loader, DeployLoader) and isinstance(consumer, Deployment):
+        task = deploy_task(ctx.ws, consumer, v.loader, variant_key, out)
+    elif isinstance(v.loader, Loader):
+        task = task_for(out, v.loader, variant_key.slug)
+    else:
+        raise TypeError(f"{v.name}: a {type(v.loader).__name__} cannot load in {consumer.id}")
     try:
         outcome = worker.run(task, matrix.timeouts.cell_s)
     except WorkerStartError as exc:
         return Result.for_cell(variant_key, Status.INFRA_ERROR, error=str(exc))
-    command = reproduce_command(ctx.backend, matrix.runtime(key.consumer), task)
+    command = reproduce_command(ctx.backend, consumer, task)
+    if isinstance(v.loader, DeployLoader):
+        commands = (reproduce_command(ctx.backend, consumer, convert_only(task)), command)
+        return deploy_result(matrix, variant_key, v.loader, outcome, commands, reference)
     return to_result(matrix, variant_key, outcome, command, reference)
 
 

@@ -38,13 +38,14 @@ def merge(sources: list[Path], target: Path) -> list[str]:
 def missing(matrix: Matrix, ws: Workspace) -> list[str]:
     """Which phases' outputs are absent from a (merged) work directory."""
     gaps = []
-    for rt in matrix.runtimes:
-        if not ws.state_file(rt.id).exists():
-            gaps.append(f"build {rt.id}: no runtimes/{rt.id}/state.json")
+    exporters = set(matrix.runtime_ids)  # deployment consumers export nothing
+    for rid in matrix.consumer_ids:
+        if not ws.state_file(rid).exists():
+            gaps.append(f"build {rid}: no runtimes/{rid}/state.json")
             continue
-        ready = read_state(ws, rt.id).ready
-        if ready and not any((ws.root / "exports" / rt.id).glob("*/*/export.json")):
-            gaps.append(f"export {rt.id}: no exports/{rt.id}/*/*/export.json")
-        if not ws.results_file(rt.id).exists():
-            gaps.append(f"load {rt.id}: no results/{rt.id}.jsonl")
+        ready = read_state(ws, rid).ready
+        if ready and rid in exporters and not any((ws.root / "exports" / rid).glob("*/*/export.json")):
+            gaps.append(f"export {rid}: no exports/{rid}/*/*/export.json")
+        if not ws.results_file(rid).exists():
+            gaps.append(f"load {rid}: no results/{rid}.jsonl")
     return gaps

@@ -11,17 +11,17 @@ import tempfile
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from harness.config.deployments import Buildable
 from harness.config.matrix import Matrix, unknown_id_message
 from harness.config.plan import planned_cells
 from harness.console import console
 from harness.document.cell import FAILURES, Result, Status
-from harness.document.runtimes import LoaderEntry
 from harness.errors import ConfigError
 from harness.phases.build import build
 from harness.phases.context import RunContext
 from harness.phases.export import export_args, export_env, export_runtime
 from harness.phases.load import load_cells
-from harness.report.collect import export_entry, runtime_entry
+from harness.report.collect import export_entry, loader_entries, runtime_entry
 from harness.report.upstream import upstream_report
 from harness.runtimes.backend import get_backend
 from harness.store.exports import read_export
@@ -29,6 +29,7 @@ from harness.store.layout import Workspace
 from harness.store.state import read_state
 
 RULE = "=" * 100
+HIDDEN = ("reproduce", "reproduce_convert", "export_files", "export_warnings")  # printed apart, or too long
 
 
 class _HasId(Protocol):
@@ -47,14 +48,17 @@ def _only(items: tuple[T, ...], wanted: str, kind: str, problems: list[str]) -> 
 
 
 def narrow(matrix: Matrix, runtimes: list[str], model: str, export: str, loader: str) -> Matrix:
-    """The matrix cut down to the named runtimes and (optionally) one model, mode, loader."""
+    """The matrix cut down to the named runtimes (or deployment consumer) and (optionally)
+    one model, mode, loader (for a deployment consumer: one of its targets or opsets)."""
     problems: list[str] = []
     models = _only(matrix.models, model, "model", problems)
     modes = _only(matrix.export_modes, export, "export mode", problems)
-    loaders = _only(matrix.loaders, loader, "loader", problems)
+    chosen = matrix.select(runtimes)
+    deployed = {ld.id for dep in chosen.deployments for ld in dep.loaders}
+    loaders = matrix.loaders if loader in deployed else _only(matrix.loaders, loader, "loader", problems)
     if problems:
         raise ConfigError("repro", problems)
-    return dataclasses.replace(matrix.select(runtimes), models=models, export_modes=modes, loaders=loaders)
+    return dataclasses.replace(chosen, models=models, export_modes=modes, loaders=loaders)
 
 
 def repro(
@@ -67,11 +71,16 @@ def repro(
     report_md: bool = False,
 ) -> list[Result]:
     small = dataclasses.replace(ctx, matrix=narrow(ctx.matrix, [producer, consumer], model, export, loader))
-    for rt in small.matrix.runtimes:
+    built: list[Buildable] = [*small.matrix.runtimes, *small.matrix.deployments]
+    for rt in built:
         build(small, rt)
     export_runtime(small, small.matrix.runtime(producer))
-    keys = [k for k in planned_cells(small.matrix) if k.producer == producer and k.consumer == consumer]
-    results = load_cells(small, small.matrix.runtime(consumer), keys, small.ws.root / "repro.jsonl")
+    keys = [
+        k
+        for k in planned_cells(small.matrix)
+        if k.producer == producer and k.consumer == consumer and (not loader or k.loader == loader)
+    ]
+    results = load_cells(small, small.matrix.consumer(consumer), keys, small.ws.root / "repro.jsonl")
     for result in results:
         print_cell(small, result)
     if report_md:
@@ -83,15 +92,16 @@ def repro(
 
 def report_markdown(ctx: RunContext, result: Result) -> str:
     """The cell's upstream report (Markdown for a Paddle issue), from what its phases recorded."""
-    runtimes = {rt.id: runtime_entry(rt, read_state(ctx.ws, rt.id)) for rt in ctx.matrix.runtimes}
-    ld = ctx.loader(result.loader)
+    consumers: list[Buildable] = [*ctx.matrix.runtimes, *ctx.matrix.deployments]
+    runtimes = {rt.id: runtime_entry(rt, read_state(ctx.ws, rt.id)) for rt in consumers}
+    loaders = {ld.id: ld for ld in loader_entries(ctx.matrix)}
     out = ctx.ws.export_dir(result.producer, result.model, result.export)
     record = read_export(out)
     return upstream_report(
         result,
         consumer=runtimes.get(result.consumer),
         producer=runtimes.get(result.producer),
-        loader=LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim),
+        loader=loaders.get(result.loader),
         export=export_entry(result.producer, result.model, result.export, record, out) if record else None,
     )
 
@@ -105,13 +115,15 @@ def print_cell(ctx: RunContext, result: Result) -> None:
         say(f"error:  {result.error}")
     if result.max_abs_diff is not None:
         say(f"max_abs_diff: {result.max_abs_diff:.6g}")
-    numbers = {k: v for k, v in result.details.items() if k not in ("reproduce", "export_files", "export_warnings")}
+    numbers = {k: v for k, v in result.details.items() if k not in HIDDEN}
     if numbers:
         say("details: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
     if result.log.strip():
         say("--- log ---\n" + result.log.rstrip())
     say("--- do it by hand ---")
     say("export in the producer:\n  " + export_command(ctx, result))
+    if "reproduce_convert" in result.details:
+        say("convert in the deployment consumer:\n  " + result.details["reproduce_convert"])
     if "reproduce" in result.details:
         say("load and run in the consumer:\n  " + result.details["reproduce"])
 

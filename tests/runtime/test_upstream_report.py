@@ -68,6 +68,9 @@ def run_alone(
     (where / "repro.py").write_text(script)
     python = work / "runtimes" / cell.consumer / "venv" / "bin" / "python"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(where), "LANG": "C.UTF-8"}
+    # The session's runtimes are shared with other tests: writing bytecode into the venv would
+    # change it (its identity is a manifest of its files), and every cached verdict with it.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.run([str(python), "repro.py"], cwd=where, env=env, capture_output=True, text=True, timeout=600)
     return proc, script
 

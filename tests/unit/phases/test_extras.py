@@ -50,7 +50,7 @@ def test_family_and_requires_mistakes_are_collected_naming_the_key() -> None:
     text = MATRIX.replace("family: ppdet", "family: paddledet").replace("{id: ppyoloe_tiny}", "{id: a, requires: x}")
     assert problems_of(text) == [
         "models[0].requires: must be a list of strings, got 'x'",
-        "models[1].family: must be one of tiny, ppdet, got 'paddledet'",
+        "models[1].family: must be one of tiny, ppdet, control, got 'paddledet'",
     ]
 
 

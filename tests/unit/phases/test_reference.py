@@ -155,6 +155,18 @@ def test_without_truth_only_finiteness_boxes_and_loss_are_checked() -> None:
     assert "outside their image" in result.error
 
 
+def test_the_positive_controls_dense_outputs_get_every_check_but_the_detection_floor() -> None:
+    """control_tiny answers boxes [1, 4, G] and scores [1, 3, G], not [N, 6] detections: its
+    scenes' truth is known, but the floor (which matches detections) does not apply to it."""
+    dense = [{"output_0": np.full((1, 4, 64), 70.0, np.float32), "output_1": np.full((1, 3, 64), 0.5, np.float32)}] * 3
+    result = check(dense)
+    assert result.ok and result.numbers["floor_applies"] == "no: the outputs are not [N, 6] detections"
+    assert "found" not in result.numbers, "raw per-cell boxes may leave the image: they are no detections"
+    nan = [{"output_0": np.full((1, 4, 64), np.nan, np.float32), "output_1": np.zeros((1, 3, 64), np.float32)}] * 3
+    assert "non-finite" in check(nan).error
+    assert "did not go down" in check(dense, losses=[1.0, 2.0]).error
+
+
 def save_export(out: Path, scenes: list[dict[str, np.ndarray]], truth: list[dict[str, Any]] | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     arrays = {name if k == 0 else f"{name}@{k}": a for k, s in enumerate(scenes) for name, a in s.items()}

@@ -46,7 +46,7 @@ def test_a_run_in_which_no_runtime_was_built_writes_the_report_and_exits_12_with
 ) -> None:
     chosen: list[tuple[str, bool]] = []
 
-    def backend_for_run(name: str, work: Path, runtimes: Any, build_gpu: bool) -> NothingBuilds:
+    def backend_for_run(name: str, work: Path, runtimes: Any, build_gpu: bool, deployments: Any = ()) -> NothingBuilds:
         chosen.append((name, build_gpu))
         return NothingBuilds()
 

@@ -23,7 +23,7 @@ def test_markdown_names_changes_stale_expectations_infra_and_ranges() -> None:
     assert "- `cpu-2.5` unavailable: cpu-2.5: the index" in md and "- 1 cells could not be run" in md
     assert "| producer | model | fullgraph_on-pir | fullgraph_off-legacy | fullgraph_off-legacy-ppdet |" in md
     assert "| cpu-3.3.1 | every model | cpu-3.3.1 | cpu-2.6.2 → cpu-3.3.1 | not exported (export_failed) |" in md
-    assert "**5 unexpected failures** (5 cells failed to load, run or match; 0 exports failed) · 21 expected" in md
+    assert "**5 unexpected failures** (5 cells failed to convert, load, run or match; 0 exports failed) · 21 expected" in md
 
 
 def test_ranges_are_per_model_and_name_their_holes() -> None:

@@ -176,8 +176,10 @@ def test_producer_writes_only_its_own_exports_as_the_invoking_user(
     monkeypatch.setattr(dk.os, "getgid", lambda: 100)
     args = ["-m", "harness.inside", "export", "/w/spec.json"]
     spec = backend.container_spec(RT, args, {"FLAGS_enable_pir_api": "0"}, interactive=False)
-    own = str(tmp_path / "exports" / "cpu-2.6.2")
-    assert spec["volumes"] == {own: {"bind": own, "mode": "rw"}} and Path(own).is_dir()
+    own, every = str(tmp_path / "exports" / "cpu-2.6.2"), str(tmp_path / "exports")
+    # Its own exports writable; the others readable (weights for "train high, export low").
+    assert spec["volumes"] == {every: {"bind": every, "mode": "ro"}, own: {"bind": own, "mode": "rw"}}
+    assert Path(own).is_dir()
     assert spec["user"] == "1000:100" and spec["network_mode"] == "none"
     assert spec["environment"]["FLAGS_enable_pir_api"] == "0"
     assert (spec["stdin_open"], spec["detach"]) == (False, True)
@@ -192,7 +194,10 @@ def test_roles_are_data_and_unknown_commands_get_the_consumer_confinement() -> N
         "export": ("own-rw", "none"),
         "worker": ("all-ro", "none"),
         "inspect": ("all-ro", "none"),
+        "deploy-probe": ("", "none"),
+        "deploy-worker": ("all-ro", "none"),
     }
+    assert [cmd for cmd, r in dk.ROLES.items() if r.artifacts] == ["deploy-worker"]
     assert dk.role_for(["-c", "print(1)"]) is dk.CONSUMER
     assert dk.role_for(["-m", "harness.inside", "probe"]).exports == ""
 
@@ -245,7 +250,7 @@ def test_describe_is_the_same_container_as_a_docker_run_line(backend: dk.DockerB
     )
     export = backend.describe(RT, ["-m", "harness.inside", "export", "/s.json"], env={"FLAGS_enable_pir_api": "0"})
     own = exports / "cpu-2.6.2"
-    assert f"--user 0:0 --workdir /tmp -v {own}:{own}:rw -e HOME=/tmp" in export
+    assert f"--user 0:0 --workdir /tmp -v {exports}:{exports}:ro -v {own}:{own}:rw -e HOME=/tmp" in export
     assert export.endswith(f"-e FLAGS_enable_pir_api=0 {dk.image_tag(RT)} python -m harness.inside export /s.json")
 
 
@@ -518,8 +523,12 @@ def test_producers_read_their_extras_and_consumers_never_see_them(networked: dk.
     extras = str(tmp_path / "work" / "extras" / "cpu-2.6.2" / "h" / "site")
     env = {"FLAGS_enable_pir_api": "0", EXTRAS_ENV: extras}
     export = networked.container_spec(RT, ["-m", "harness.inside", "export", "/s.json"], env, interactive=False)
-    own = str(tmp_path / "work" / "exports" / "cpu-2.6.2")
-    assert export["volumes"] == {own: {"bind": own, "mode": "rw"}, extras: {"bind": extras, "mode": "ro"}}
+    own, every = str(tmp_path / "work" / "exports" / "cpu-2.6.2"), str(tmp_path / "work" / "exports")
+    assert export["volumes"] == {
+        every: {"bind": every, "mode": "ro"},
+        own: {"bind": own, "mode": "rw"},
+        extras: {"bind": extras, "mode": "ro"},
+    }
     assert export["environment"][EXTRAS_ENV] == extras and export["network_mode"] == "none"
     worker = networked.container_spec(RT, ["-m", "harness.inside", "worker"], env, interactive=True)
     assert extras not in worker["volumes"]

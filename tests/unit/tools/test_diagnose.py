@@ -138,3 +138,39 @@ def test_only_the_failing_cells_are_diagnosed_and_the_others_named(
     out = capsys.readouterr().out
     assert f"{OTHER.slug}: skipped" in out and f"{unrecorded.slug}: no result recorded" in out
     assert red_cells(ws) == [KEY]
+
+
+# ---------------------------------------------------------------- deployment consumers
+def test_a_lite_cell_tries_a_legacy_re_export_and_the_single_valid_target_x86() -> None:
+    from harness.config.deployments import DeployLoader
+    from harness.tools.diagnose import deploy_variants
+
+    key = CellKey("cpu-3.3.1", "m", "fullgraph_on-pir", "lite-2.10", "lite-arm+x86")
+    found = deploy_variants(key, PIR, DeployLoader("lite-arm+x86", "lite", target="arm,x86"))
+    assert [(v.name, v.mode.program_format, v.loader.id, v.exporter) for v in found] == [
+        ("re-export with the legacy program format (FLAGS_enable_pir_api=0)", "legacy", "lite-arm+x86", "cpu-3.3.1"),
+        ("convert for the single valid target x86 (--valid_targets=x86)", "pir", "lite-x86", "cpu-3.3.1"),
+    ]
+    legacy = ExportMode(id="fullgraph_on-legacy", full_graph=True, program_format="legacy")
+    assert deploy_variants(key, legacy, DeployLoader("lite-x86", "lite", target="x86")) == [], "nothing left to try"
+
+
+def test_an_onnx_cell_tries_other_opsets() -> None:
+    from harness.config.deployments import DeployLoader
+    from harness.tools.diagnose import deploy_variants
+
+    key = CellKey("cpu-3.3.1", "m", "fullgraph_on-legacy", "onnx-p2o-2.1.0", "onnx-opset13")
+    legacy = ExportMode(id="fullgraph_on-legacy", full_graph=True, program_format="legacy")
+    found = deploy_variants(key, legacy, DeployLoader("onnx-opset13", "onnx", opset=13))
+    assert [(v.name, v.loader.id) for v in found] == [
+        ("convert at opset 11 instead (--opset_version=11)", "onnx-opset11"),
+        ("convert at opset 16 instead (--opset_version=16)", "onnx-opset16"),
+    ]
+
+
+def test_deployment_cells_are_checked_against_their_own_loaders() -> None:
+    dep = MATRIX.deployments[0]
+    slug = f"cpu-3.3.1__ppyoloe_tiny__fullgraph_on-pir__{dep.id}__{dep.loaders[0].id}"
+    assert parse_cell(slug, MATRIX).consumer == dep.id
+    with pytest.raises(ConfigError, match="unknown loader 'predictor'"):
+        parse_cell(f"cpu-3.3.1__ppyoloe_tiny__fullgraph_on-pir__{dep.id}__predictor", MATRIX)

@@ -21,3 +21,13 @@ def test_repro_narrows_the_matrix_and_names_mistakes() -> None:
     assert len(small.export_modes) == len(MATRIX.export_modes)
     with pytest.raises(ConfigError, match="Perhaps you meant 'predictor'"):
         narrow(MATRIX, ["cpu-3.3.1"], "", "", "predictr")
+
+
+def test_repro_narrows_to_a_deployment_consumer_and_one_of_its_targets() -> None:
+    matrix = load_matrix(ROOT / "matrix.yaml")
+    lite = next(d for d in matrix.deployments if d.tool == "lite")
+    small = narrow(matrix, ["cpu-2.6.2", lite.id], "control_tiny", "", lite.loaders[-1].id)
+    assert [rt.id for rt in small.runtimes] == ["cpu-2.6.2"] and [d.id for d in small.deployments] == [lite.id]
+    assert [m.id for m in small.models] == ["control_tiny"]
+    with pytest.raises(ConfigError, match="unknown loader 'lite-riscv'"):
+        narrow(matrix, ["cpu-2.6.2", lite.id], "", "", "lite-riscv")
