@@ -59,10 +59,23 @@ class RuntimeEntry:
     fingerprint: Fingerprint | None = None
     backend: str | None = None
     tool: str = ""
+    image_size: int | None = None  # bytes of the runtime's image (docker backend)
+    image_build_s: float | None = None  # how long building that image took
 
     @property
     def deployment(self) -> bool:
         return bool(self.tool)
+
+    @property
+    def wheel(self) -> str:
+        """The Paddle wheel that really runs, as the runtime reported it
+        ("paddlepaddle-gpu==2.3.2 on CPU"); the declared requirement before it ever ran."""
+        fp = self.fingerprint
+        found = [p for p in (fp.packages if fp else []) if p.split("==")[0] in ("paddlepaddle", "paddlepaddle-gpu")]
+        if not found:
+            return f"{self.package}=={self.version}"
+        on_cpu = fp is not None and fp.capabilities.get("compiled_with_cuda") and self.device == "cpu"
+        return found[0] + (" on CPU" if on_cpu else "")
 
     def to_json(self) -> dict[str, Any]:
         declared = ("id", "version", "package", "device", "python", "index_url", "note", "base_image", "reason")
@@ -73,6 +86,8 @@ class RuntimeEntry:
             "fingerprint": self.fingerprint.to_json() if self.fingerprint else None,
             "backend": self.backend,
         }
+        if self.image_size is not None:
+            data.update(image_size=self.image_size, image_build_s=self.image_build_s)
         return {**data, "tool": self.tool} if self.tool else data
 
     @classmethod
@@ -89,6 +104,8 @@ class RuntimeEntry:
             fingerprint=None if fingerprint is None else Fingerprint.read(f.child("fingerprint")),
             backend=f.opt_text("backend"),
             tool=f.text("tool", ""),
+            image_size=int(size) if (size := f.number("image_size")) is not None else None,
+            image_build_s=f.number("image_build_s"),
         )
 
 

@@ -205,6 +205,8 @@ def runtime_entry(rt: Buildable, record: RuntimeRecord, source: str = "state.jso
         fingerprint=fingerprint,
         backend=record.backend,
         tool=tool,
+        image_size=record.image_size,
+        image_build_s=record.image_build_s,
     )
 
 

@@ -137,7 +137,8 @@ def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
         "css": f"rt-{state}",
         "reason": runtime.reason,
         # A deployment consumer holds exactly its packages (its tool pinned among them).
-        "requirement": " ".join(runtime.pins) if runtime.deployment else f"{runtime.package}=={runtime.version}",
+        "requirement": " ".join(runtime.pins) if runtime.deployment else runtime.wheel,
+        "image": image_line(runtime),
         "tool": runtime.tool,
         "device": runtime.device,
         "python": runtime.python,
@@ -146,6 +147,14 @@ def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
         "numpy": fp.numpy if fp else "",
         "packages": list(fp.packages) if fp else [],
     }
+
+
+def image_line(runtime: RuntimeEntry) -> str:
+    """`2072 MB image, built in 95 s` for a runtime the docker backend built."""
+    if runtime.image_size is None:
+        return ""
+    built = f", built in {runtime.image_build_s:.0f} s" if runtime.image_build_s is not None else ""
+    return f"{runtime.image_size / 1e6:.0f} MB image{built}"
 
 
 # --- where do exports load?

@@ -314,9 +314,6 @@ def _version(runtime: RuntimeEntry | None, runtime_id: str) -> str:
 def _wheel(runtime: RuntimeEntry | None) -> str:
     if runtime is None:
         return "unknown"
-    recorded = getattr(runtime, "wheel", "")  # the wheel the build installed, where the build recorded it
-    if recorded:
-        return f"`{recorded}`"
     pinned = _frozen(runtime.fingerprint.packages if runtime.fingerprint else [], runtime.package)
     where = "" if not runtime.index_url or runtime.index_url.rstrip("/") == PYPI else f" from {runtime.index_url}"
     return f"`{pinned or f'{runtime.package}=={runtime.version}'}`{where}"
