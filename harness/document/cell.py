@@ -6,7 +6,6 @@ verbatim error, the numbers) lives on the Result.
 
 from __future__ import annotations
 
-import copy
 import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -99,7 +98,7 @@ class Result:
         data = self.shared()
         data["status"] = self.status.value
         data["stage"] = self.stage.value if self.stage else None
-        data["details"] = copy.deepcopy(self.details)
+        data["details"] = dict(self.details)  # the document's own top level; nested values are only read
         return data
 
     @classmethod

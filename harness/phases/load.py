@@ -26,7 +26,7 @@ from harness.runtimes.backend import Backend
 from harness.runtimes.worker_client import Outcome, Worker, WorkerStartError, worker_args
 from harness.store.exports import files_sha256, read_export
 from harness.store.files import CorruptState, digest, move_aside, read_json_object, write_json_atomic
-from harness.store.results import append_result
+from harness.store.results import append_result, append_results
 from harness.store.settled import settle
 
 Attempt = Callable[[], Outcome]
@@ -59,11 +59,11 @@ def load_cells(
         cached = None if settled or not reuse else cache.get(key)
         known = settled or cached
         if known is not None:
-            append_result(results, known)
             done.append(known)
             reused += cached is not None
         else:
             tasks.append((key, make_task(ctx, key)))
+    append_results(results, done)  # what needed no running, in one write (one fsync, not one per cell)
     if tasks:
         done += run_tasks(ctx, consumer, tasks, results, cache)
     console.say(
@@ -81,7 +81,13 @@ class VerdictCache:
 
     def __init__(self, ctx: RunContext, consumer: Buildable) -> None:
         self.ctx = ctx
-        self.environment = ctx.backend.identity(consumer)
+        matrix = ctx.matrix
+        timeouts = (matrix.timeouts.cell_s, matrix.timeouts.worker_start_s, matrix.retries)
+        # What every cell of this consumer shares, hashed once: its fingerprint, its
+        # environment as on disk now, the in-runtime code, tolerances, timeouts and retries.
+        environment = ctx.backend.identity(consumer)
+        fingerprint = ctx.state(consumer.id).fingerprint
+        self.consumer = digest(fingerprint, environment, inside_code.code_hash(), asdict(matrix.tolerances), timeouts)
         self.contents: dict[Path, dict[str, str]] = {}
 
     def export_content(self, out: Path) -> dict[str, str]:
@@ -90,14 +96,10 @@ class VerdictCache:
         return self.contents[out]
 
     def key(self, key: CellKey) -> str:
-        ctx = self.ctx
-        out = ctx.ws.export_dir(key.producer, key.model, key.export)
+        out = self.ctx.ws.export_dir(key.producer, key.model, key.export)
         record = read_export(out) or {}
-        loader = loader_spec(ctx, key)
-        fingerprint = ctx.state(key.consumer).fingerprint
-        timeouts = (ctx.matrix.timeouts.cell_s, ctx.matrix.timeouts.worker_start_s, ctx.matrix.retries)
-        parts = (key.slug, record.get("key"), self.export_content(out), fingerprint, self.environment)
-        return digest(*parts, loader, inside_code.code_hash(), asdict(ctx.matrix.tolerances), timeouts)
+        parts = (key.slug, record.get("key"), self.export_content(out), loader_spec(self.ctx, key))
+        return digest(*parts, self.consumer)
 
     def path(self, key: CellKey) -> Path:
         return self.ctx.ws.root / "cache" / "cells" / f"{self.key(key)}.json"

@@ -32,10 +32,26 @@ def read_export(out: Path) -> dict[str, Any] | None:
     return record
 
 
+# Content hashes by file version (inode, size, mtime): every consumer's load phase asks for
+# every export's hashes, and a changed file (truncated, rewritten) is a new version.
+_HASHED: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+
 def files_sha256(out: Path) -> dict[str, str]:
     """Content hashes of an export's files (what a consumer loads); the records beside them are not content."""
     found = {}
     for path in sorted(out.iterdir()) if out.is_dir() else []:
         if path.is_file() and path.name != "export.json":
-            found[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[path.name] = _sha256(path)
     return found
+
+
+def _sha256(path: Path) -> str:
+    info = path.stat()
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    known = _HASHED.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    value = hashlib.sha256(path.read_bytes()).hexdigest()
+    _HASHED[path] = (stamp, value)
+    return value

@@ -63,11 +63,29 @@ def read_json(path: Path) -> Any:
         raise CorruptState(path, f"not valid JSON ({exc})") from None
 
 
+# Parsed records by path, valid while the file's inode, size and mtime are unchanged: a phase
+# reads the same state.json and export.json once per cell (thousands of times), and every
+# write replaces the file (a new inode), so a stale entry is never returned.
+_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file, parsed once per version of the file. The caller gets its own top
+    level (a shallow copy): adding or replacing keys never reaches the cache."""
+    try:
+        info = path.stat()
+    except OSError:
+        info = None
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns) if info else None
+    cached = _PARSED.get(path)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return dict(cached[1])
     data = read_json(path)
     if not isinstance(data, dict):
         raise CorruptState(path, f"expected a JSON object, found {type(data).__name__}")
-    return data
+    if stamp is not None:
+        _PARSED[path] = (stamp, data)
+    return dict(data)
 
 
 def move_aside(path: Path) -> Path:

@@ -21,11 +21,18 @@ _APPEND_LOCK = threading.Lock()
 
 
 def append_result(path: Path, result: Result) -> None:
-    line = to_json_text(result.to_json(), indent=None)
+    append_results(path, [result])
+
+
+def append_results(path: Path, results: list[Result]) -> None:
+    """Append lines and make them durable (one fsync for the lot)."""
+    if not results:
+        return
+    text = "".join(to_json_text(r.to_json(), indent=None) + "\n" for r in results)
     with _APPEND_LOCK:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
 
