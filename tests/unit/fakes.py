@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 import numpy
+import requests
 
-from harness.runtimes import seam
+from harness.runtimes import docker_seam, seam
 from harness.runtimes.backend import Capabilities
+
+ImageNotFound = docker_seam.errors().ImageNotFound
 
 
 class FakeBackend:
@@ -90,3 +94,100 @@ class RecordingBackend:
 
     def describe(self, rt: Any, args: list[str], env: dict[str, str] | None = None) -> str:
         return " ".join([*(f"{k}={v}" for k, v in (env or {}).items()), "python", *args])
+
+
+# ---------------------------------------------------------------- a fake Docker engine
+class FakeContainer:
+    def __init__(self, spec: dict[str, Any], engine: FakeEngine) -> None:
+        self.spec, self.engine = spec, engine
+        self.id, self.name = f"id-{spec['name']}", spec["name"]
+        self.calls: list[str] = []
+        self.sock: socket.socket | None = None
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def wait(self, timeout: float) -> dict[str, int]:
+        self.calls.append(f"wait {timeout:g}")
+        if self.engine.hang and "kill" not in self.calls:
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return {"StatusCode": self.engine.exit_code}
+
+    def logs(self, stdout: bool, stderr: bool) -> bytes:
+        self.calls.append("logs")
+        if self.engine.logs_fail:
+            raise RuntimeError("engine went away")
+        return self.engine.stdout if stdout else b"err\n"
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+
+    def remove(self, force: bool) -> None:
+        self.calls.append(f"remove force={force}")
+
+    def attach_socket(self, params: dict[str, int]) -> Any:
+        self.calls.append(f"attach {sorted(params.items())}")
+        assert self.sock is None and "start" not in self.calls, "attach before start"
+        self.sock, self.engine.far_end = socket.socketpair()
+        return self.sock
+
+
+class FakeImage:
+    def __init__(self, tag: str, size: int) -> None:
+        self.id, self.attrs = f"sha256:{tag}", {"Size": size}
+
+
+class FakeEngine:
+    """Stands in for docker.DockerClient: records every call that matters. ``registry`` holds
+    the images a pull can get; a pull of any other fails as an unreachable registry does."""
+
+    def __init__(self, images: tuple[str, ...] = (), runtimes: tuple[str, ...] = ("runc",)) -> None:
+        self.images_present = set(images)
+        self.runtimes = runtimes
+        self.created: list[FakeContainer] = []
+        self.builds: list[dict[str, Any]] = []
+        self.imports: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.pulls: list[str] = []
+        self.registry: set[str] = set()
+        self.build_chunks: list[dict[str, str]] = [{"stream": "Successfully built\n"}]
+        self.exit_code, self.hang, self.logs_fail = 0, False, False
+        self.stdout = b"out\n"  # what every container prints
+        self.far_end: socket.socket | None = None
+        self.containers, self.images, self.api = self, self, self
+
+    # client.containers / client.images / client.api
+    def create(self, **spec: Any) -> FakeContainer:
+        if spec["image"] not in self.images_present:
+            raise ImageNotFound(spec["image"])
+        self.created.append(FakeContainer(spec, self))
+        return self.created[-1]
+
+    def get(self, tag: str) -> FakeImage:
+        if tag not in self.images_present:
+            raise ImageNotFound(tag)
+        return FakeImage(tag, 1_070_000_000)
+
+    def pull(self, repository: str, tag: str) -> FakeImage:
+        self.pulls.append(f"{repository}:{tag}")
+        if f"{repository}:{tag}" not in self.registry:
+            raise docker_seam.errors().APIError(
+                'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'
+            )
+        self.images_present.add(f"{repository}:{tag}")
+        return self.get(f"{repository}:{tag}")
+
+    def build(self, **kwargs: Any) -> Iterator[dict[str, str]]:
+        self.builds.append(kwargs)
+        if not any("error" in c for c in self.build_chunks):
+            self.images_present.add(kwargs["tag"])
+        return iter(self.build_chunks)
+
+    def import_image_from_file(self, *args: Any, **kwargs: Any) -> None:
+        self.imports.append((args, kwargs))
+        self.images_present.add(f"{kwargs['repository']}:{kwargs['tag']}")
+
+    def ping(self) -> bool:
+        return True
+
+    def info(self) -> dict[str, Any]:
+        return {"Runtimes": {name: {} for name in self.runtimes}}

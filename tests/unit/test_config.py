@@ -6,6 +6,7 @@ import pytest
 
 from harness.config.matrix import load_matrix, parse_matrix
 from harness.errors import ConfigError
+from tests.unit.helpers import problems_of
 
 ROOT = Path(__file__).parents[2]
 MINIMAL = """
@@ -14,12 +15,6 @@ models: [{id: ppyoloe_tiny}]
 export_modes: [{id: e, full_graph: true, program_format: legacy}]
 loaders: [{id: predictor, api: predictor}]
 """
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_matrix(text)
-    return info.value.problems
 
 
 def test_default_matrix_declares_every_version_the_product_promises() -> None:

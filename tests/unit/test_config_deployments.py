@@ -12,6 +12,7 @@ from harness.config.matrix import Runtime, load_matrix, parse_matrix
 from harness.config.plan import planned_cells
 from harness.document.cell import CellKey
 from harness.errors import ConfigError
+from tests.unit.helpers import problems_of
 
 ROOT = Path(__file__).parents[2]
 BASE = """
@@ -29,12 +30,6 @@ ONNX = (
 
 def with_deployments(*entries: str) -> str:
     return BASE + "deployments:\n" + "".join(f"  - {e}\n" for e in entries)
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_matrix(text)
-    return info.value.problems
 
 
 def test_deployments_are_optional_and_parse_into_consumers_with_their_loaders() -> None:

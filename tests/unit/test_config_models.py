@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.config.matrix import ReferenceFloor, load_matrix, parse_matrix
-from harness.errors import ConfigError
+from tests.unit.helpers import problems_of
 
 ROOT = Path(__file__).parents[2]
 MINIMAL = """
@@ -20,12 +20,6 @@ loaders: [{id: predictor, api: predictor}]
 
 def with_model(model: str) -> str:
     return MINIMAL.replace("MODEL", model)
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_matrix(text)
-    return info.value.problems
 
 
 def test_defaults_a_static_size_and_the_default_floor() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from harness.config.matrix import parse_matrix, parse_runtime_list
 from harness.errors import ConfigError
+from tests.unit.helpers import problems_of
 
 MINIMAL = """
 runtimes: [{id: a, version: "2.6.2"}, {id: b, version: "3.3.1"}]
@@ -13,12 +14,6 @@ models: [{id: ppyoloe_tiny}]
 export_modes: [{id: e, full_graph: true, program_format: legacy}]
 loaders: [{id: predictor, api: predictor}]
 """
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_matrix(text)
-    return info.value.problems
 
 
 def with_model(fields: str) -> str:

@@ -44,11 +44,6 @@ SCORES = np.full((1, 3, 2), 0.5, np.float32)
 
 
 @pytest.fixture
-def matrix() -> Matrix:
-    return parse_matrix(MATRIX)
-
-
-@pytest.fixture
 def ws(tmp_path: Path, matrix: Matrix) -> Workspace:
     ws = Workspace(tmp_path / "work")
     for rid in matrix.consumer_ids:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.matrix import Matrix, parse_matrix
+from harness.config.matrix import Matrix
 from harness.phases.context import RunContext
 from harness.phases.export import export_runtime, train_model
 from harness.runtimes.backend import EXTRAS_ENV
 from harness.runtimes.seam import Completed
-from harness.store.files import read_json, write_json_atomic
+from harness.store.files import read_json
 from harness.store.layout import Workspace
 from tests.unit.fakes import RecordingBackend
+from tests.unit.phases.helpers import REQUIRES_MATRIX, ready_workspace
 
 UV_UNSOLVABLE = (
     "Using CPython 3.9.18 interpreter at: /usr/bin/python3.9\n"
@@ -23,28 +24,12 @@ UV_UNSOLVABLE = (
     "  cause: Because the current Python version (3.9.18) does not satisfy Python>=3.10 and requests==2.34.2 "
     "depends on Python>=3.10, we can conclude that requests==2.34.2 cannot be used.\n"
 )
-MATRIX = """
-runtimes: [{id: cpu-2.6.2, version: "2.6.2"}]
-models:
-  - {id: ppyoloe_tiny}
-  - {id: ppdet_ppyoloe, family: ppdet, requires: ["paddledet==2.6.0", "setuptools==80.10.2"]}
-export_modes:
-  - {id: fullgraph_on-legacy, full_graph: true, program_format: legacy}
-  - {id: fullgraph_on-pir, full_graph: true, program_format: pir}
-loaders: [{id: predictor, api: predictor}]
-"""
-
-
-@pytest.fixture
-def matrix() -> Matrix:
-    return parse_matrix(MATRIX)
+MATRIX = REQUIRES_MATRIX
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path / "work")
-    write_json_atomic(ws.state_file("cpu-2.6.2"), {"id": "cpu-2.6.2", "state": "ready", "fingerprint": {"p": 1}})
-    return ws
+    return ready_workspace(tmp_path)
 
 
 def test_requires_are_installed_once_and_passed_only_to_that_models_producers(matrix: Matrix, ws: Workspace) -> None:

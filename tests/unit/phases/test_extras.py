@@ -9,34 +9,20 @@ from pathlib import Path
 import pytest
 
 from harness.config.matrix import Model, Runtime, load_matrix, parse_matrix
-from harness.errors import ConfigError
 from harness.phases.context import RunContext
 from harness.phases.extras import Extras, installer_error, model_extras
 from harness.runtimes.seam import Completed
 from harness.store.files import write_json_atomic
 from harness.store.layout import Workspace
 from tests.unit.fakes import RecordingBackend
+from tests.unit.helpers import problems_of
+from tests.unit.phases.helpers import REQUIRES_MATRIX, ready_workspace
 
 ROOT = Path(__file__).parents[3]
 RT = Runtime(id="cpu-2.6.2", version="2.6.2", python="3.11")
 PPDET = Model(id="ppdet_ppyoloe", family="ppdet", train_steps=3, requires=("paddledet==2.6.0", "setuptools==80.10.2"))
 TINY = Model(id="ppyoloe_tiny", train_steps=3)
-MATRIX = """
-runtimes: [{id: cpu-2.6.2, version: "2.6.2"}]
-models:
-  - {id: ppyoloe_tiny}
-  - {id: ppdet_ppyoloe, family: ppdet, requires: ["paddledet==2.6.0", "setuptools==80.10.2"]}
-export_modes:
-  - {id: fullgraph_on-legacy, full_graph: true, program_format: legacy}
-  - {id: fullgraph_on-pir, full_graph: true, program_format: pir}
-loaders: [{id: predictor, api: predictor}]
-"""
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_matrix(text)
-    return info.value.problems
+MATRIX = REQUIRES_MATRIX
 
 
 # ---------------------------------------------------------------- matrix.yaml
@@ -86,9 +72,7 @@ def test_the_small_matrix_of_the_runtime_tier_stays_tiny() -> None:
 # ---------------------------------------------------------------- installing them
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path / "work")
-    write_json_atomic(ws.state_file("cpu-2.6.2"), {"id": "cpu-2.6.2", "state": "ready", "fingerprint": {"p": 1}})
-    return ws
+    return ready_workspace(tmp_path)
 
 
 def test_an_install_is_reused_until_the_runtime_or_the_requires_change(ws: Workspace) -> None:

@@ -53,11 +53,6 @@ def context(ws: Workspace, matrix: Matrix, backend: FakeBackend) -> RunContext:
 
 
 @pytest.fixture
-def matrix() -> Matrix:
-    return parse_matrix(MATRIX)
-
-
-@pytest.fixture
 def ws(tmp_path: Path, matrix: Matrix) -> Workspace:
     ws = Workspace(tmp_path / "work")
     make_exports(ws, matrix)

@@ -1,7 +1,12 @@
-"""Module-scoped fixtures of the report tests: each document and its rendered page, once."""
+"""Module-scoped fixtures of the report tests: each document and its rendered page, once.
+
+For each document NAME: ``NAME`` (the raw JSON), ``NAME_html`` (rendered from it),
+``NAME_doc`` (that page parsed) and ``NAME_page`` (a Page over it), each made from the one
+before it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,41 +16,25 @@ from tests.unit.report.data import SMALL, V2, raw, typed
 from tests.unit.report.dom import Node, Page, parse
 
 
-@pytest.fixture(scope="module")
-def small() -> dict[str, Any]:
-    return raw(SMALL)
+def _document_fixtures(name: str, path: Path) -> tuple[Any, Any, Any, Any]:
+    @pytest.fixture(scope="module", name=name)
+    def data() -> dict[str, Any]:
+        return raw(path)
+
+    @pytest.fixture(scope="module", name=f"{name}_html")
+    def html(request: pytest.FixtureRequest) -> str:
+        return render_html(typed(request.getfixturevalue(name)))
+
+    @pytest.fixture(scope="module", name=f"{name}_doc")
+    def doc(request: pytest.FixtureRequest) -> Node:
+        return parse(request.getfixturevalue(f"{name}_html"))
+
+    @pytest.fixture(scope="module", name=f"{name}_page")
+    def page(request: pytest.FixtureRequest) -> Page:
+        return Page.of(request.getfixturevalue(f"{name}_doc"))
+
+    return data, html, doc, page
 
 
-@pytest.fixture(scope="module")
-def small_html(small: dict[str, Any]) -> str:
-    return render_html(typed(small))
-
-
-@pytest.fixture(scope="module")
-def small_doc(small_html: str) -> Node:
-    return parse(small_html)
-
-
-@pytest.fixture(scope="module")
-def v2() -> dict[str, Any]:
-    return raw(V2)
-
-
-@pytest.fixture(scope="module")
-def v2_html(v2: dict[str, Any]) -> str:
-    return render_html(typed(v2))
-
-
-@pytest.fixture(scope="module")
-def v2_doc(v2_html: str) -> Node:
-    return parse(v2_html)
-
-
-@pytest.fixture(scope="module")
-def small_page(small_doc: Node) -> Page:
-    return Page.of(small_doc)
-
-
-@pytest.fixture(scope="module")
-def v2_page(v2_doc: Node) -> Page:
-    return Page.of(v2_doc)
+small, small_html, small_doc, small_page = _document_fixtures("small", SMALL)
+v2, v2_html, v2_doc, v2_page = _document_fixtures("v2", V2)

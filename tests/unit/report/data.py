@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.document.cell import CellKey, Result, Status
 from harness.document.results import ResultsDocument
 from harness.report.html import render_html
 from tests.unit.report.dom import Node, Page, parse
@@ -61,3 +62,24 @@ def assert_golden(name: str, text: str) -> None:
         path.write_bytes(text.encode("utf-8"))
     assert path.exists(), f"{path} is missing: run the tests once with {UPDATE_GOLDEN}=1"
     assert text.encode("utf-8") == path.read_bytes(), f"{name} differs from {path} (see {UPDATE_GOLDEN})"
+
+
+# A matrix of one model ("m"), one export mode (fullgraph_on-pir), one loader (predictor) and
+# one expectation (2.x cannot read 3.x PIR), over the runtimes given.
+PIR_MATRIX_TAIL = """models: [{id: m}]
+export_modes: [{id: fullgraph_on-pir, full_graph: true, program_format: pir}]
+loaders: [{id: predictor, api: predictor}]
+expectations:
+  - {reason: "2.x cannot read PIR <b>", link: "https://github.com/PaddlePaddle/Paddle/issues/71134",
+     producer: "*-3.*", consumer: "*-2.*", statuses: [crash, load_failed]}
+"""
+
+
+def pir_matrix(runtimes: str) -> str:
+    """matrix.yaml text of PIR_MATRIX_TAIL over ``runtimes`` (the entries of its flow list)."""
+    return "\nruntimes: [" + runtimes + "]\n" + PIR_MATRIX_TAIL
+
+
+def pir_result(producer: str, consumer: str, status: Status, **kw: Any) -> Result:
+    """The result of model m, fullgraph_on-pir, loaded by predictor, from producer in consumer."""
+    return Result.for_cell(CellKey(producer, "m", "fullgraph_on-pir", consumer, "predictor"), status, **kw)

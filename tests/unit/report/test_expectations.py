@@ -6,26 +6,17 @@ from __future__ import annotations
 import datetime
 
 from harness.config.matrix import Expectation, parse_matrix
-from harness.document.cell import CellKey, Result, Status
+from harness.document.cell import Status
 from harness.document.results import EXPECTED, Cell
 from harness.report import expectations
+from tests.unit.report.data import pir_matrix, pir_result
 
-MATRIX = parse_matrix(
-    """
-runtimes: [{id: cpu-2.6.2, version: "2.6.2"}, {id: cpu-3.3.1, version: "3.3.1"}]
-models: [{id: m}]
-export_modes: [{id: fullgraph_on-pir, full_graph: true, program_format: pir}]
-loaders: [{id: predictor, api: predictor}]
-expectations:
-  - {reason: "2.x cannot read PIR <b>", link: "https://github.com/PaddlePaddle/Paddle/issues/71134",
-     producer: "*-3.*", consumer: "*-2.*", statuses: [crash, load_failed]}
-"""
-)
+MATRIX = parse_matrix(pir_matrix('{id: cpu-2.6.2, version: "2.6.2"}, {id: cpu-3.3.1, version: "3.3.1"}'))
 TODAY = datetime.date(2026, 11, 23)
 
 
 def cell(producer: str, consumer: str, status: Status) -> Cell:
-    return Cell.from_result(Result.for_cell(CellKey(producer, "m", "fullgraph_on-pir", consumer, "predictor"), status))
+    return Cell.from_result(pir_result(producer, consumer, status))
 
 
 def test_expected_failures_keep_their_real_status() -> None:

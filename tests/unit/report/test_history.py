@@ -10,27 +10,22 @@ from pathlib import Path
 import pytest
 
 from harness.config.matrix import Matrix, parse_matrix
-from harness.document.cell import CellKey, Result, Status
+from harness.document.cell import Result, Status
 from harness.document.results import Cell, PreviousCell, ResultsDocument, read_document
 from harness.report.history import History, transition
 from harness.report.publish import OUTPUTS, write_reports
 from harness.store.files import write_json_atomic
 from harness.store.layout import Workspace
 from harness.store.results import append_result
+from tests.unit.report.data import pir_matrix, pir_result
 
-MATRIX = """
-runtimes: [{id: cpu-2.6.2, version: "2.6.2"}, {id: cpu-3.3.1, version: "3.3.1"}, {id: cpu-2.5, version: "2.5.2"}]
-models: [{id: m}]
-export_modes: [{id: fullgraph_on-pir, full_graph: true, program_format: pir}]
-loaders: [{id: predictor, api: predictor}]
-expectations:
-  - {reason: "2.x cannot read PIR <b>", link: "https://github.com/PaddlePaddle/Paddle/issues/71134",
-     producer: "*-3.*", consumer: "*-2.*", statuses: [crash, load_failed]}
-"""
+MATRIX = pir_matrix(
+    '{id: cpu-2.6.2, version: "2.6.2"}, {id: cpu-3.3.1, version: "3.3.1"}, {id: cpu-2.5, version: "2.5.2"}'
+)
 
 
 def result(p: str, c: str, status: Status, diff: float | None = None, error: str = "") -> Result:
-    return Result.for_cell(CellKey(p, "m", "fullgraph_on-pir", c, "predictor"), status, max_abs_diff=diff, error=error)
+    return pir_result(p, c, status, max_abs_diff=diff, error=error)
 
 
 def night(ws: Workspace, results: list[Result]) -> None:

@@ -11,23 +11,16 @@ from typing import Any
 import pytest
 
 from harness.config.matrix import Runtime
-from harness.runtimes import base_images, docker_seam, seam
+from harness.runtimes import base_images, seam
 from harness.runtimes.backend import backend_for_run
 from harness.runtimes.seam import Completed
-from tests.unit.runtimes.test_docker import FakeEngine
+from tests.unit.fakes import FakeEngine
 
 PY311 = Runtime(id="cpu-2.6.2", version="2.6.2", python="3.11")
 PY39 = Runtime(id="cpu-2.5", version="2.5.2", python="3.9")
 GPU = Runtime(id="gpu-2.6.2", version="2.6.2", package="paddlepaddle-gpu", device="gpu")
 NO_REGISTRY = "lookup registry-1.docker.io: no such host"
 _which = shutil.which
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(docker_seam, "client", lambda timeout=0: fake)
-    return fake
 
 
 @pytest.fixture

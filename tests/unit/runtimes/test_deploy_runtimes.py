@@ -14,10 +14,11 @@ import pytest
 from harness.config.deployments import Deployment
 from harness.phases.build import probe_args
 from harness.runtimes import docker as dk
-from harness.runtimes import docker_seam, seam, venv
+from harness.runtimes import seam, venv
 from harness.runtimes.seam import Completed
 from harness.runtimes.worker_client import WORKER_ARGS, worker_args
-from tests.unit.runtimes.test_docker import RT, FakeEngine
+from tests.unit.fakes import FakeEngine
+from tests.unit.runtimes.test_docker import RT
 from tests.unit.runtimes.test_venv import Recorder
 
 LITE = Deployment(
@@ -50,13 +51,6 @@ def test_the_venv_holds_exactly_the_deployments_packages(monkeypatch: pytest.Mon
         ["/bin/uv", "venv", "--quiet", "--python", "/usr/bin/python3.9", str(tmp_path / "runtimes/lite-2.10/venv")],
         ["/bin/uv", "pip", "install", "--python", py, "paddlelite==2.10", "numpy<2"],
     ]
-
-
-@pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(docker_seam, "client", lambda timeout=0: fake)
-    return fake
 
 
 def test_the_image_holds_exactly_the_deployments_packages_on_its_python(

@@ -16,20 +16,10 @@ from harness.document.results import ExportEntry
 from harness.phases.context import RunContext
 from harness.report import policy
 from harness.report.publish import publish
-from harness.store.files import write_json_atomic
 from harness.store.layout import Workspace
 from harness.tools.check import command as check
 from tests.unit.fakes import FakeBackend
-
-ROOT = Path(__file__).parents[4]
-SMALL = ROOT / "tests" / "data" / "matrix-small.yaml"
-
-
-def state(ws: Workspace, rt: str, st: str, backend: str = "venv", version: str = "", reason: str = "") -> None:
-    fingerprint = {"paddle_version": version} if version else None
-    write_json_atomic(
-        ws.state_file(rt), {"id": rt, "state": st, "backend": backend, "reason": reason, "fingerprint": fingerprint}
-    )
+from tests.unit.tools.check.helpers import SMALL, state
 
 
 def result(consumer: str, loader: str, status: Status, error: str = "", **details: Any) -> Result:

@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 
 from harness.config.matrix import load_matrix
-from harness.store.files import write_json_atomic
 from harness.store.layout import Workspace
 from harness.tools.check import runtimes as check
 from harness.tools.check.model import CheckError
-
-ROOT = Path(__file__).parents[4]
-SMALL = ROOT / "tests" / "data" / "matrix-small.yaml"
-
-
-def state(ws: Workspace, rt: str, st: str, backend: str = "venv", version: str = "", reason: str = "") -> None:
-    fingerprint = {"paddle_version": version} if version else None
-    write_json_atomic(
-        ws.state_file(rt), {"id": rt, "state": st, "backend": backend, "reason": reason, "fingerprint": fingerprint}
-    )
+from tests.unit.tools.check.helpers import SMALL, state
 
 
 def test_only_runtimes_ready_for_the_backend_are_used_oldest_first(tmp_path: Path) -> None:
