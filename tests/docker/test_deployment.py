@@ -30,6 +30,7 @@ from harness.config.plan import planned_cells
 from harness.runtimes import docker_seam
 from harness.runtimes.docker import LABEL, WORK_LABEL, DockerBackend
 from harness.runtimes.worker_client import worker_args
+from tests.docker.live import exec_in_worker
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
@@ -148,19 +149,9 @@ def test_the_deploy_worker_has_no_network_is_not_root_reads_exports_and_writes_o
         "try:\n    socket.create_connection(('pypi.org', 443), timeout=5)\n    print('online')\n"
         "except OSError:\n    print('offline')\n"
     )
-    with (tmp_path / "worker.log").open("wb") as log:
-        proc = backend.start(dep, worker_args(dep), stderr=log)
-        try:
-            assert json.loads(proc.stdout.readline())["event"] == "ready"
-            box = proc.box  # type: ignore[attr-defined]
-            box.reload()
-            code, output = box.exec_run(["python", "-c", check])
-            host_config = box.attrs["HostConfig"]
-        finally:
-            proc.stdin.close()
-            proc.wait(timeout=60)
-    uid, interfaces, exports_write, artifacts_write, network = output.decode().split()
-    assert code == 0 and uid != "0" and interfaces == "lo"
+    lines, host_config = exec_in_worker(backend, dep, worker_args(dep), check, tmp_path / "worker.log")
+    uid, interfaces, exports_write, artifacts_write, network = lines
+    assert uid != "0" and interfaces == "lo"
     assert (exports_write, artifacts_write, network) == ("read-only", "wrote", "offline")
     assert host_config["NetworkMode"] == "none" and host_config["Init"] is True
     assert sorted(host_config["Binds"]) == sorted([f"{exports}:{exports}:ro", f"{artifacts}:{artifacts}:rw"])

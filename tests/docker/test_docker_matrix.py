@@ -29,6 +29,7 @@ from harness.config.plan import planned_cells
 from harness.runtimes import docker_seam
 from harness.runtimes.docker import LABEL, WORK_LABEL, DockerBackend, image_tag
 from harness.runtimes.worker_client import WORKER_ARGS
+from tests.docker.live import exec_in_worker
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
@@ -154,19 +155,9 @@ def test_consumer_container_has_no_network_is_not_root_and_cannot_write_exports(
         "try:\n    socket.create_connection(('pypi.org', 443), timeout=5)\n    print('online')\n"
         "except OSError:\n    print('offline')\n"
     )
-    with (tmp_path / "worker.log").open("wb") as log:
-        proc = backend.start(rt, WORKER_ARGS, stderr=log)
-        try:
-            assert json.loads(proc.stdout.readline())["event"] == "ready"
-            box = proc.box  # type: ignore[attr-defined]
-            box.reload()
-            code, output = box.exec_run(["python", "-c", check])
-            host_config = box.attrs["HostConfig"]
-        finally:
-            proc.stdin.close()
-            proc.wait(timeout=60)
-    uid, interfaces, write, network = output.decode().split()
-    assert code == 0 and uid != "0" and interfaces == "lo"
+    lines, host_config = exec_in_worker(backend, rt, WORKER_ARGS, check, tmp_path / "worker.log")
+    uid, interfaces, write, network = lines
+    assert uid != "0" and interfaces == "lo"
     assert (write, network) == ("read-only", "offline")
     assert host_config["NetworkMode"] == "none" and host_config["Init"] is True
     assert host_config["Binds"] == [f"{exports}:{exports}:ro"]
