@@ -29,6 +29,7 @@ from harness.config.parsing import (
     positive,
     unit,
 )
+from harness.document.cell import FAILURES, Status
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:  # deployments.py builds on this module; it is imported where it is used
@@ -131,6 +132,9 @@ class ExportMode:
     # does to prune its input spec: the step that fails with "Can't call main_program
     # when full_graph=False".
     read_main_program: bool = False
+    # "int8": post-training quantization in the producer (paddle.quantization PTQ, calibrated
+    # on the calibration split) before the export; judged by mAP against the FP32 reference.
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,18 @@ class Loader:
     id: str
     api: str  # "predictor" (paddle.inference) or "jit_load"
     # "default" leaves paddle.inference.Config as a user's minimal code would;
-    # "on"/"off" calls enable_mkldnn()/disable_mkldnn(), switch_ir_optim(True/False).
+    # "on"/"off" calls enable_mkldnn()/disable_mkldnn(), switch_ir_optim(True/False);
+    # onednn "int8" also enable_mkldnn_int8() (oneDNN's INT8 kernels).
     onednn: str = "default"
     ir_optim: str = "default"
+    # "gpu": enable_use_gpu(); cells of a GPU loader are `skipped` where there is no GPU.
+    device: str = "cpu"
+    tensorrt: str = "off"  # a GPU predictor through TensorRT at fp32, fp16 or int8
+
+    @property
+    def precision(self) -> str:
+        """What the loader computes in: "int8" when it asks for INT8 kernels, else "fp32"."""
+        return "int8" if "int8" in (self.onednn, self.tensorrt) else "fp32"
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,9 @@ class Tolerances:
     iou_min: float = 0.95
     array_atol: float = 1e-3  # non-detection outputs
     array_rtol: float = 1e-3
+    # Where accuracy decides (INT8 exports, precision loaders, converted models): mAP@0.5 on
+    # the evaluation set may fall this much below the FP32 reference's.
+    map_drop: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -268,7 +284,7 @@ _SECTIONS: dict[str, type] = {
 }
 _SINGLE: dict[str, type] = {"tolerances": Tolerances, "timeouts": Timeouts}
 _TOP_KEYS = {"schema_version", "expectations", "retries", "deployments", *_SECTIONS, *_SINGLE}
-_FAILING = ("mismatch", "export_failed", "convert_failed", "load_failed", "run_failed", "crash", "timeout")
+_FAILING = tuple(s.value for s in Status if s in FAILURES)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -279,6 +295,7 @@ _RANGES: dict[tuple[type, str], typing.Callable[[Any], str]] = {
     **{(Timeouts, f.name): positive for f in dataclasses.fields(Timeouts)},
     **{(Tolerances, f.name): at_least(0) for f in dataclasses.fields(Tolerances)},
     (Tolerances, "iou_min"): fraction,
+    (Tolerances, "map_drop"): unit,
     (ReferenceFloor, "iou"): fraction,
     (ReferenceFloor, "score"): unit,
     (ReferenceFloor, "recall"): unit,
@@ -316,6 +333,9 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
         _check_runtime(rt, problems)
     for model in sections["models"]:
         _check_model(model, problems)
+    for loader in sections["loaders"]:
+        if loader.tensorrt != "off" and loader.device != "gpu":
+            problems.append(f"loaders[{loader.id}].tensorrt: TensorRT runs on a GPU; add device: gpu")
     deployments = _parse_deployments(raw, [rt.id for rt in sections["runtimes"]], problems)
     expectations = _parse_expectations(raw.get("expectations") or [], problems)
     retries = raw.get("retries", 0)

@@ -24,13 +24,15 @@ CHOICES = {
     "program_format": ("pir", "legacy"),
     "api": ("predictor", "jit_load"),
     "package": ("paddlepaddle", "paddlepaddle-gpu"),
-    "onednn": ("default", "on", "off"),
+    "onednn": ("default", "on", "off", "int8"),
+    "tensorrt": ("off", "fp32", "fp16", "int8"),
+    "precision": ("fp32", "int8"),
     "ir_optim": ("default", "on", "off"),
     "family": ("tiny", "ppdet", "control"),
     "tool": ("lite", "onnx"),
 }
 # YAML 1.1 reads a bare on/off as a boolean; these keys mean the words.
-SWITCHES = ("onednn", "ir_optim")
+SWITCHES = ("onednn", "ir_optim", "tensorrt")
 # (dataclass, field) -> a check of the value once it has the field's type ("" when fine);
 # filled in by the module that declares the dataclasses.
 RANGES: dict[tuple[type, str], typing.Callable[[Any], str]] = {}

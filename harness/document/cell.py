@@ -17,6 +17,9 @@ class Status(str, enum.Enum):
     PASS = "pass"
     FLAKY = "flaky"  # failed, then passed on a retry; details.attempts keeps every attempt
     MISMATCH = "mismatch"  # ran, but outputs differ from the producer's reference
+    # ran, but its mAP on the evaluation set fell more than tolerances.map_drop below the FP32
+    # reference's (where accuracy decides: INT8 exports, precision loaders, converted models)
+    ACCURACY_DROP = "accuracy_drop"
     EXPORT_FAILED = "export_failed"
     CONVERT_FAILED = "convert_failed"  # a deployment tool could not convert the export (stage convert)
     LOAD_FAILED = "load_failed"
@@ -32,6 +35,7 @@ class Status(str, enum.Enum):
 FAILURES = frozenset(
     {
         Status.MISMATCH,
+        Status.ACCURACY_DROP,
         Status.EXPORT_FAILED,
         Status.CONVERT_FAILED,
         Status.LOAD_FAILED,
@@ -50,6 +54,7 @@ class Stage(str, enum.Enum):
     LOAD = "load"
     RUN = "run"
     COMPARE = "compare"
+    ACCURACY = "accuracy"  # the mAP on the evaluation set against the FP32 reference's
 
 
 @dataclass(frozen=True)

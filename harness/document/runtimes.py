@@ -115,6 +115,7 @@ class ExportModeEntry:
     program_format: str  # "pir" or "legacy"
     full_graph: bool | None = None  # None: not the harness's own export (a check report)
     read_main_program: bool | None = False
+    precision: str = "fp32"  # "int8": quantized in the producer (post-training)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,11 +123,17 @@ class ExportModeEntry:
             "full_graph": self.full_graph,
             "program_format": self.program_format,
             "read_main_program": self.read_main_program,
-        }
+        } | ({"precision": self.precision} if self.precision != "fp32" else {})
 
     @classmethod
     def read(cls, f: Fields) -> ExportModeEntry:
-        return cls(f.text("id"), f.text("program_format"), f.flag("full_graph"), f.flag("read_main_program"))
+        return cls(
+            f.text("id"),
+            f.text("program_format"),
+            f.flag("full_graph"),
+            f.flag("read_main_program"),
+            f.text("precision", "fp32"),
+        )
 
 
 @dataclass(frozen=True)
@@ -137,9 +144,14 @@ class LoaderEntry:
     ir_optim: str = "default"
     valid_targets: str = ""  # lite: what Paddle-Lite's optimizer converted for
     opset: int | None = None  # onnx: the opset paddle2onnx converted at
+    device: str = "cpu"
+    tensorrt: str = "off"
+    precision: str = "fp32"  # "int8" for a precision loader (oneDNN or TensorRT INT8)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "api": self.api, "onednn": self.onednn, "ir_optim": self.ir_optim}
+        defaults = {"device": "cpu", "tensorrt": "off", "precision": "fp32"}
+        data.update({k: getattr(self, k) for k, v in defaults.items() if getattr(self, k) != v})
         if self.valid_targets:
             data["valid_targets"] = self.valid_targets
         if self.opset is not None:
@@ -156,6 +168,9 @@ class LoaderEntry:
             f.text("ir_optim", "default"),
             valid_targets=f.text("valid_targets", ""),
             opset=opset,
+            device=f.text("device", "cpu"),
+            tensorrt=f.text("tensorrt", "off"),
+            precision=f.text("precision", "fp32"),
         )
 
 
@@ -168,8 +183,9 @@ class Tolerances:
     iou_min: float = 0.95
     array_atol: float = 1e-3
     array_rtol: float = 1e-3
+    map_drop: float = 0.05  # mAP@0.5 below the FP32 reference's, where accuracy decides
 
-    NAMES = ("score_atol", "box_atol", "iou_min", "array_atol", "array_rtol")
+    NAMES = ("score_atol", "box_atol", "iou_min", "array_atol", "array_rtol", "map_drop")
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.NAMES}
@@ -198,17 +214,24 @@ class ExportEntry:
     pir_api: bool | None = None
     warnings: list[str] | None = None
     params_sha256: str | None = None
+    precision: str | None = None  # "int8": quantized in the producer
+    # INT8 exports: the quantizer, its observer and calibration images, what the saved program
+    # holds (quant_ops: quantize/dequantize op counts) and how many weights are INT8 tensors.
+    quantization: dict[str, Any] | None = None
 
     TEXTS = ("error", "program_format", "program_file", "static_function", "paddle_version", "params_sha256")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             **{k: getattr(self, k) for k in ("producer", "model", "export", "status", *self.TEXTS)},
             "files": dict(self.files) if self.files is not None else None,
             "to_static_kwargs": self.to_static_kwargs,
             "pir_api": self.pir_api,
             "warnings": list(self.warnings) if self.warnings is not None else None,
         }
+        # Only where recorded (exports of a harness with a precision axis): older keys unchanged.
+        data.update({k: v for k, v in (("precision", self.precision), ("quantization", self.quantization)) if v})
+        return data
 
     @classmethod
     def read(cls, f: Fields) -> ExportEntry:
@@ -220,6 +243,8 @@ class ExportEntry:
             to_static_kwargs=f.mapping("to_static_kwargs"),
             pir_api=f.flag("pir_api"),
             warnings=f.texts("warnings") if f.data.get("warnings") is not None else None,
+            precision=f.opt_text("precision"),
+            quantization=f.mapping("quantization"),
         )
 
     @classmethod

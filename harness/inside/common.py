@@ -2,6 +2,7 @@
 import collections
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -9,6 +10,9 @@ import traceback
 
 import numpy  # numpy (and numpy.random) before paddle: see __init__.py
 import numpy.random  # noqa: F401
+
+
+_ERROR_LINE = re.compile(r"^\(?[A-Za-z_.]*(Error|Exception)\)?:? ")
 
 
 def error_summary(text):
@@ -22,7 +26,10 @@ def error_summary(text):
     if not lines:
         return ""
     if lines[0].endswith(":") and len(lines) > 1:
-        return lines[-1]
+        # A header ("In user code:"): the error's own line (PreconditionNotMetError: ...)
+        # where there is one, not a trailing "[operator < ... > error]" context line.
+        named = [line for line in lines[1:] if _ERROR_LINE.match(line)]
+        return named[0] if named else lines[-1]
     return lines[0]
 
 
@@ -82,6 +89,26 @@ def encode(name, array, scene=0):
     array = numpy.asarray(array)
     return {"name": name, "scene": scene, "dtype": str(array.dtype), "shape": list(array.shape),
             "data": array.ravel().tolist()}
+
+
+def run_feeds(runner, path, reply, evaluation=False):
+    """Every scene of a feeds file (input.npz, or eval.npz: one image per "@k") through
+    ``runner``, encoded; scene k's outputs are named "<name>@k". While scene k runs,
+    reply["scene"] names it, so a failure is pinned on it ("eval k" for evaluation images)."""
+    encoded = []
+    for k, scene in scenes_of(read_feeds(path)):
+        reply["scene"] = "eval %d" % k if evaluation else k
+        encoded += [encode(n if k == 0 and not evaluation else "%s@%d" % (n, k), a, k) for n, a in runner(scene)]
+    reply.pop("scene", None)
+    return encoded
+
+
+def run_task_feeds(runner, task, reply):
+    """The task's fixed scenes into reply["outputs"], then its evaluation images (where the
+    export has them) into reply["eval_outputs"]."""
+    reply["outputs"] = run_feeds(runner, task["input"], reply)
+    if task.get("eval"):
+        reply["eval_outputs"] = run_feeds(runner, task["eval"], reply, evaluation=True)
 
 
 def read_feeds(path):

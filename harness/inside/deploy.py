@@ -33,8 +33,8 @@ import numpy  # noqa: F401  numpy before any paddle (see __init__.py)
 import numpy.random  # noqa: F401
 
 from harness.inside import PROTOCOL_VERSION
-from harness.inside.common import (encode, exception_record, installed_packages, protocol_channel, read_feeds,
-                                   scenes_of, signal_name, wait_child)
+from harness.inside.common import (exception_record, installed_packages, protocol_channel, run_task_feeds, signal_name,
+                                   wait_child)
 from harness.inside.deploy_tools import TOOLS, onnx_opsets, program_summary, tool_fingerprint
 
 STAGES = ("convert", "run")
@@ -86,13 +86,8 @@ def stage_run(tool, task, result, mark):
     result["load_s"] = time.time() - started
     mark("run")
     started = time.time()
-    encoded = []
-    for k, scene in scenes_of(read_feeds(task["input"])):
-        result["scene"] = k
-        encoded += [encode(n if k == 0 else "%s@%d" % (n, k), a, k) for n, a in runner(scene)]
-    result.pop("scene", None)
+    run_task_feeds(runner, task, result)
     result["run_s"] = time.time() - started
-    result["outputs"] = encoded
 
 
 def _child_body(tool, task, stage, result_path, log_path):

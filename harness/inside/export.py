@@ -30,7 +30,7 @@ import functools
 
 import paddle
 
-from harness.inside import control_model, models
+from harness.inside import control_model, evalset, models, quantize
 from harness.inside.common import exception_record, write_json_atomic
 from harness.inside.probe import capabilities, pir_enabled
 
@@ -102,7 +102,14 @@ def train_ppdet(spec):
     return 0
 
 
-def not_applicable_reason(mode, caps):
+def not_applicable_reason(mode, caps, family="tiny"):
+    if mode.get("precision", "fp32") != "fp32":
+        if family != "tiny":
+            # An INT8 export is judged by its accuracy on the evaluation set: the control
+            # is not a detector, and ppdet models are not quantized by this harness yet.
+            return "INT8 exports are made of the tiny detectors only (this model's family is %s)" % family
+        if not caps.get("ptq_int8"):
+            return quantize.ptq_api()[1]
     if mode["program_format"] == "pir" and not caps["pir_programs"]:
         return "this Paddle cannot write PIR .json programs (no paddle.jit.pir_translated_layer)"
     if mode["program_format"] == "pir" and not pir_enabled():
@@ -132,10 +139,11 @@ def program_of(files):
 
 
 def save_reference(model, name, out_dir, dynamic_size=False, module=models):
-    """The producer's own dygraph outputs on the fixed scenes: what consumers must match.
+    """The producer's own FP32 dygraph outputs on the fixed scenes: what consumers must match.
     input.npz holds "image" (scene 0), "image@1", ...; reference.npz "output_i" and
     "output_i@k" the same way; truth.json what each scene holds, for the host's check
-    that the reference itself is sane."""
+    that the reference itself is sane. A detector also gets its evaluation set
+    (evalset.save_eval; the control model is not a detector)."""
     feeds = module.fixed_input(name, dynamic_size)
     numpy.savez(os.path.join(out_dir, "input.npz"), **feeds)
     arrays = {}
@@ -144,7 +152,32 @@ def save_reference(model, name, out_dir, dynamic_size=False, module=models):
         for i, o in enumerate(outputs):
             arrays[models.scene_key("output_%d" % i, k)] = o.numpy()
     numpy.savez(os.path.join(out_dir, "reference.npz"), **arrays)
-    write_json_atomic(os.path.join(out_dir, "truth.json"), {"scenes": module.truth(name, dynamic_size)})
+    truth = {"scenes": module.truth(name, dynamic_size)}
+    if module is models:
+        truth["eval"] = evalset.save_eval(
+            out_dir, lambda one: [o.numpy() for o in model(paddle.to_tensor(one["image"]))])
+    write_json_atomic(os.path.join(out_dir, "truth.json"), truth)
+
+
+def quantized(model, record):
+    """The INT8 model (paddle.quantization PTQ, calibrated on the calibration split); the
+    FP32 model has already written the reference, which INT8 is judged against."""
+    record["stage"] = "quantize"
+    calibration = [[paddle.to_tensor(image[None])] for image in evalset.calibration_images()]
+    converted, info = quantize.ptq_int8(model, calibration)
+    record["quantization"] = info
+    return converted
+
+
+def check_quantized(out_dir, record):
+    """What the saved program holds: an INT8 export without a quantize/dequantize op is
+    export_failed (it is not quantized, whatever was asked)."""
+    ops = quantize.program_ops(out_dir, record["program_file"])
+    found = quantize.quant_op_counts(ops)
+    record.setdefault("quantization", {})["quant_ops"] = found
+    if ops is not None and not found:
+        record.update(status="export_failed", stage="quantize",
+                      error="asked for an INT8 export, the saved program holds no quantize/dequantize op")
 
 
 def export_tiny(spec, record, caps, module=models):
@@ -155,6 +188,9 @@ def export_tiny(spec, record, caps, module=models):
     model.eval()
     record["stage"] = "reference"
     save_reference(model, name, out_dir, dynamic, module)
+    record["precision"] = mode.get("precision", "fp32")
+    if record["precision"] == "int8":
+        model = quantized(model, record)
     kwargs = to_static_kwargs(mode, caps)
     record["to_static_kwargs"] = kwargs
     record["input_spec"] = {s.name: [list(s.shape), s.name] for s in module.input_spec(name, dynamic)}
@@ -193,6 +229,13 @@ def export_ppdet(spec, record, caps):
     # Only what the pruned program takes: jit.load is fed the inputs by position (sorted
     # names), the predictor by name.
     numpy.savez(os.path.join(out_dir, "input.npz"), **{k: feeds[k] for k in record["pruned_inputs"]})
+    record["stage"] = "evaluation set"
+    pruned = record["pruned_inputs"]  # in input.npz's order: jit.load feeds by position
+    truth = evalset.save_eval(
+        out_dir, lambda one: ppdet_models.forward_outputs(model, ppdet_models.feeds_for(one["image"])),
+        lambda image: {k: ppdet_models.feeds_for(image)[k] for k in pruned})
+    write_json_atomic(os.path.join(out_dir, "truth.json"), {"eval": truth})
+    record["stage"] = None
 
 
 class Family(object):
@@ -236,7 +279,7 @@ def export(spec):
     record = {"status": "ok", "error": "", "log": "", "mode": spec["mode"], "model": spec["model"],
               "family": family, "paddle_version": paddle.__version__, "pir_api": pir_enabled(),
               "capabilities": caps}
-    reason = not_applicable_reason(spec["mode"], caps)
+    reason = not_applicable_reason(spec["mode"], caps, family)
     if reason:
         record.update(status="not_applicable", error=reason)
     else:
@@ -252,5 +295,7 @@ def export(spec):
         record["files"] = files_written(out_dir)
         if record["status"] == "ok":
             check_format(spec["mode"], record)
+        if record["status"] == "ok" and record.get("precision") == "int8":
+            check_quantized(out_dir, record)
     write_json_atomic(os.path.join(out_dir, "export.json"), record)
     return 0

@@ -53,7 +53,7 @@ NMS_SCORE_THRESHOLD = 0.3
 
 # ---------------------------------------------------------------- data
 
-def _draw(image, rng, c, x1, y1, w, h):
+def draw(image, rng, c, x1, y1, w, h):
     """A rectangle of class c (its colour, a little noise) into image [3, H, W]."""
     image[:, y1:y1 + h, x1:x1 + w] = _COLOURS[c][:, None, None] + rng.uniform(-0.05, 0.05, (3, h, w))
 
@@ -71,7 +71,7 @@ def make_images(n, seed, size=IMAGE_SIZE):
             x1 = rng.randint(0, size - w + 1)
             y1 = rng.randint(0, size - h + 1)
             c = rng.randint(NUM_CLASSES)
-            _draw(images[i], rng, c, x1, y1, w, h)
+            draw(images[i], rng, c, x1, y1, w, h)
             boxes.append([x1, y1, x1 + w, y1 + h])
             labels.append(c)
         targets.append((np.array(boxes, "float32").reshape(-1, 4), np.array(labels, "int64")))
@@ -99,7 +99,7 @@ def scenes(name, dynamic_size=False):
         rng = np.random.RandomState(12345 + k)
         image = rng.uniform(0.0, 0.35, size=(3, size, size)).astype("float32")
         for c, x1, y1, w, h in objects:
-            _draw(image, rng, c, x1, y1, w, h)
+            draw(image, rng, c, x1, y1, w, h)
         boxes = np.array([[x1, y1, x1 + w, y1 + h] for _, x1, y1, w, h in objects], "float32").reshape(-1, 4)
         labels = np.array([o[0] for o in objects], "int64")
         found.append((np.clip(image, 0.0, 1.0)[None], boxes, labels))

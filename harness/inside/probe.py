@@ -40,13 +40,47 @@ def pir_enabled():
     return bool(use_pir()) if use_pir is not None else False
 
 
+def has_ptq():
+    """Whether paddle.quantization has the post-training quantizer the INT8 exports use."""
+    try:
+        from paddle.quantization import PTQ, QuantConfig  # noqa: F401
+        from paddle.quantization.observers import AbsmaxObserver  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def capabilities():
     return {
         "full_graph_option": accepts_full_graph(),
         "pir_programs": can_write_pir(),
         "pir_default": pir_enabled(),
         "compiled_with_cuda": bool(paddle.device.is_compiled_with_cuda()),
+        "ptq_int8": has_ptq(),
     }
+
+
+# The instruction sets oneDNN's INT8 (and BF16) kernels depend on: VNNI for INT8 dot
+# products (AVX-512 or AVX), AMX tiles on newer Xeons; without them INT8 runs emulated.
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+
+
+def cpu():
+    """The CPU the runtime computes on, as /proc/cpuinfo says (a container sees the host's)."""
+    found = {"model": "", "flags": []}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not found["model"]:
+                    found["model"] = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    found["flags"] = [f for f in CPU_FLAGS if f in flags]
+                    break
+    except OSError:  # not Linux: unknown, said as such
+        found["model"] = platform.processor() or "unknown"
+    return found
 
 
 def probe():
@@ -57,5 +91,6 @@ def probe():
         "paddle_commit": getattr(paddle.version, "commit", ""),
         "numpy": numpy.__version__,
         "capabilities": capabilities(),
+        "cpu": cpu(),
         "packages": installed_packages(),
     }

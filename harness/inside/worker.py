@@ -22,8 +22,7 @@ import numpy.random  # noqa: F401
 import paddle
 
 from harness.inside import PROTOCOL_VERSION
-from harness.inside.common import (encode, exception_record, protocol_channel, read_feeds, scenes_of, signal_name,
-                                   wait_child)
+from harness.inside.common import exception_record, protocol_channel, run_task_feeds, signal_name, wait_child
 
 
 def predictor_runner(task):
@@ -44,6 +43,10 @@ def predictor_runner(task):
     elif loader.get("onednn") == "on":
         config.enable_mkldnn()
         calls.append("enable_mkldnn()")
+    elif loader.get("onednn") == "int8":
+        calls += onednn_int8(config)
+    if loader.get("device") == "gpu":
+        calls += gpu(config, loader.get("tensorrt", "off"))
     if loader.get("ir_optim") in ("off", "on"):
         config.switch_ir_optim(loader["ir_optim"] == "on")
         calls.append("switch_ir_optim(%s)" % (loader["ir_optim"] == "on"))
@@ -61,6 +64,35 @@ def predictor_runner(task):
         predictor.run()
         return [(n, predictor.get_output_handle(n).copy_to_cpu()) for n in predictor.get_output_names()]
     return run, calls
+
+
+def _call(config, names, *args):
+    """The first of `names` this Config has, called (3.2 renamed mkldnn -> onednn and keeps
+    both); the call as written, for the cell's evidence."""
+    for name in names:
+        if hasattr(config, name):
+            getattr(config, name)(*args)
+            return "%s(%s)" % (name, ", ".join(repr(a) for a in args))
+    raise RuntimeError("this Paddle's inference Config has none of %s" % ", ".join(names))
+
+
+def onednn_int8(config):
+    """oneDNN with its INT8 kernels: quantize/dequantize ops become INT8 oneDNN ops."""
+    return [_call(config, ("enable_onednn", "enable_mkldnn")),
+            _call(config, ("enable_onednn_int8", "enable_mkldnn_int8"))]
+
+
+def gpu(config, tensorrt):
+    """The GPU, optionally through TensorRT at a precision (fp32/fp16/int8; calibration off:
+    an INT8 export carries its scales). Only ever run where the host found a GPU."""
+    calls = [_call(config, ("enable_use_gpu",), 256, 0)]
+    if tensorrt in ("fp32", "fp16", "int8"):
+        kind = {"fp32": "Float32", "fp16": "Half", "int8": "Int8"}[tensorrt]
+        config.enable_tensorrt_engine(workspace_size=1 << 28, max_batch_size=1, min_subgraph_size=3,
+                                      precision_mode=getattr(paddle.inference.PrecisionType, kind),
+                                      use_static=False, use_calib_mode=False)
+        calls.append("enable_tensorrt_engine(precision_mode=PrecisionType.%s, use_calib_mode=False)" % kind)
+    return calls
 
 
 def jit_load_runner(task):
@@ -95,15 +127,9 @@ def run_task(task):
         reply["config_calls"] = calls
         reply["load_s"] = time.time() - started
         reply["stage"] = "run"
-        feeds = read_feeds(task["input"])
-        # One run per scene ("image", "image@1", ...); scene k's outputs are named "<name>@k".
-        encoded = []
-        for k, scene in scenes_of(feeds):
-            reply["scene"] = k
-            encoded += [encode(n if k == 0 else "%s@%d" % (n, k), a, k) for n, a in runner(scene)]
-        reply.pop("scene", None)
+        # The fixed scenes ("image", "image@1", ...), then the evaluation images.
+        run_task_feeds(runner, task, reply)
         reply["run_s"] = time.time() - started - reply["load_s"]
-        reply["outputs"] = encoded
         reply["ok"], reply["stage"] = True, None
     except Exception as exc:  # a load/run failure is a cell state
         reply.update(exception_record(exc))

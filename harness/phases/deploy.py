@@ -23,6 +23,7 @@ from typing import Any
 from harness.config.deployments import DeployLoader, Deployment
 from harness.config.matrix import Matrix
 from harness.document.cell import CellKey, Result, Stage, Status, clip, first_line
+from harness.phases.accuracy import eval_feeds
 from harness.phases.judge import judged
 from harness.runtimes.worker_client import Outcome
 from harness.store.exports import read_export
@@ -57,6 +58,7 @@ def deploy_task(ws: Workspace, dep: Deployment, loader: DeployLoader, key: CellK
         "program": str(out / str(record.get("program_file", "model.json"))),
         "params": str(out / "model.pdiparams"),
         "input": str(out / "input.npz"),
+        **eval_feeds(out),
         "out_dir": str(ws.artifact_dir(key.consumer, key.producer, key.model, key.export, key.loader)),
     }
     task.update({"target": loader.target} if dep.tool == "lite" else {"opset": loader.opset})
@@ -80,7 +82,7 @@ def deploy_result(
     details.update(evidence(reply, loader))
     duration = round(outcome.seconds, 3)
     if outcome.kind == "done" and reply.get("ok"):
-        result = judged(matrix, key, reply, details, duration, reference)
+        result = judged(matrix, key, reply, details, duration, reference, converted=True)
         if result.status is Status.PASS:
             return result
         return dataclasses.replace(result, log=_log(reply, outcome))

@@ -12,9 +12,11 @@ import numpy as np
 
 from harness.config.matrix import Matrix
 from harness.document.cell import CellKey, Result, Stage, Status, clip, first_line
+from harness.phases import accuracy
 from harness.phases.export import crash_line
 from harness.phases.verdict import judge_scenes, scene_of
 from harness.runtimes.worker_client import Outcome
+from harness.store.exports import read_export
 
 
 def to_result(matrix: Matrix, key: CellKey, outcome: Outcome, command: str, reference: Path) -> Result:
@@ -98,19 +100,56 @@ def scene_labels(inputs: Path) -> list[str]:
 
 
 def judged(
-    matrix: Matrix, key: CellKey, reply: dict[str, Any], details: dict[str, Any], duration: float, reference: Path
+    matrix: Matrix,
+    key: CellKey,
+    reply: dict[str, Any],
+    details: dict[str, Any],
+    duration: float,
+    reference: Path,
+    converted: bool = False,
 ) -> Result:
+    """The verdict of a cell that ran: its outputs against the reference, scene by scene, and
+    its mAP on the evaluation set (harness.phases.accuracy), which decides instead of the
+    numbers for an INT8 export, a precision loader or a converted model."""
     expected = reference_scenes(reference)
     labels = scene_labels(reference.parent / "input.npz") if len(expected) > 1 else []
     verdict = judge_scenes(expected, output_scenes(reply), matrix.tolerances, labels)
     details.update(verdict.details)
     details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
+    status, error = verdict.status, verdict.error
+    measured = accuracy.measure(reference.parent, reply.get("eval_outputs"))
+    if measured is not None:
+        record = read_export(reference.parent) or {}
+        precisions = str(record.get("precision", "fp32")), "converted" if converted else _loader_precision(matrix, key)
+        decides = accuracy.accuracy_decides(precisions[0], precisions[1], converted)
+        measured.update(export_precision=precisions[0], loader_precision=precisions[1], decides=decides)
+        if decides:
+            details["numeric"] = {"status": status.value, "error": error}
+            status, error = _by_accuracy(measured, matrix.tolerances.map_drop)
+        elif status is Status.PASS:
+            # Where the numbers pass, the mAP must be the reference's: a check of both verdicts.
+            measured["agrees"] = abs(measured["drop"]) <= accuracy.AGREEMENT
+        details["accuracy"] = measured
+    stage = {Status.MISMATCH: Stage.COMPARE, Status.ACCURACY_DROP: Stage.ACCURACY}.get(status)
     return Result.for_cell(
         key,
-        verdict.status,
-        stage=Stage.COMPARE if verdict.status is Status.MISMATCH else None,
-        error=verdict.error,
+        status,
+        stage=stage,
+        error=error,
         max_abs_diff=verdict.max_abs_diff,
         details=details,
         duration_s=duration,
+    )
+
+
+def _loader_precision(matrix: Matrix, key: CellKey) -> str:
+    return next((loader.precision for loader in matrix.loaders if loader.id == key.loader), "fp32")
+
+
+def _by_accuracy(measured: dict[str, Any], map_drop: float) -> tuple[Status, str]:
+    if measured["drop"] <= map_drop:
+        return Status.PASS, ""
+    return Status.ACCURACY_DROP, (
+        f"mAP@0.5 {measured['map50']:.3f} on the evaluation set is {measured['drop']:.3f} below the FP32 "
+        f"reference's {measured['reference_map50']:.3f} (map_drop {map_drop:g}; chance {measured['chance_map50']:.3f})"
     )

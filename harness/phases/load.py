@@ -8,6 +8,7 @@ a cell that cannot run is settled from the work directory without starting anyth
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -17,7 +18,8 @@ from harness.config.deployments import Buildable, Deployment
 from harness.config.matrix import Loader
 from harness.config.plan import planned_cells
 from harness.console import console
-from harness.document.cell import FAILURES, CellKey, Result, Status
+from harness.document.cell import FAILURES, CellKey, Result, Stage, Status
+from harness.phases.accuracy import eval_feeds
 from harness.phases.context import RunContext
 from harness.phases.deploy import convert_only, deploy_result, deploy_task
 from harness.phases.judge import to_result
@@ -55,7 +57,7 @@ def load_cells(
     tasks: list[Task] = []
     reused = 0
     for key in keys:
-        settled = settle(ctx.ws, key)
+        settled = gpu_settled(ctx, consumer, key) or settle(ctx.ws, key)
         cached = None if settled or not reuse else cache.get(key)
         known = settled or cached
         if known is not None:
@@ -73,6 +75,19 @@ def load_cells(
     return done
 
 
+def gpu_settled(ctx: RunContext, consumer: Buildable, key: CellKey) -> Result | None:
+    """A GPU loader's cell where it cannot run: `skipped` with the backend's reason where
+    there is no GPU, `not_applicable` on a runtime whose Paddle is a CPU build."""
+    if isinstance(consumer, Deployment) or ctx.loader(key.loader).device != "gpu":
+        return None
+    if no_gpu := ctx.backend.gpu_problem():
+        return Result.for_cell(key, Status.SKIPPED, stage=Stage.BUILD, error=f"loader {key.loader}: {no_gpu}")
+    if consumer.device != "gpu":
+        why = f"loader {key.loader} runs on a GPU; {consumer.id} is a CPU build of Paddle"
+        return Result.for_cell(key, Status.NOT_APPLICABLE, stage=Stage.LOAD, error=why)
+    return None
+
+
 class VerdictCache:
     """work/cache/cells/<key>.json. The key covers the cell, the export record's key AND the
     export files as they are on disk now, the consumer's fingerprint AND its environment as it
@@ -87,7 +102,9 @@ class VerdictCache:
         # environment as on disk now, the in-runtime code, tolerances, timeouts and retries.
         environment = ctx.backend.identity(consumer)
         fingerprint = ctx.state(consumer.id).fingerprint
-        self.consumer = digest(fingerprint, environment, inside_code.code_hash(), asdict(matrix.tolerances), timeouts)
+        self.consumer = digest(
+            fingerprint, environment, inside_code.code_hash(), judge_code(), asdict(matrix.tolerances), timeouts
+        )
         self.contents: dict[Path, dict[str, str]] = {}
 
     def export_content(self, out: Path) -> dict[str, str]:
@@ -121,6 +138,17 @@ class VerdictCache:
             write_json_atomic(self.path(result.key), result.to_json())
 
 
+@functools.cache
+def judge_code() -> str:
+    """The host code that turns outputs into a verdict: a harness whose judging changed
+    (a new tolerance, the accuracy verdict) must not re-use what the old one decided."""
+    here = Path(__file__).parent
+    return digest(*[(here / name).read_text(encoding="utf-8") for name in _JUDGING])
+
+
+_JUDGING = ("judge.py", "verdict.py", "accuracy.py", "deploy.py")
+
+
 def loader_spec(ctx: RunContext, key: CellKey) -> dict[str, Any]:
     """How the cell loads, as its verdict's key sees it: the loader; for a deployment consumer
     its loader (target or opset) and the deployment as declared (its pinned packages)."""
@@ -148,7 +176,7 @@ def task_for(out: Path, loader: Loader, task_id: str) -> dict[str, Any]:
         "params": str(out / "model.pdiparams"),
         "prefix": str(out / "model"),
         "input": str(out / "input.npz"),
-    }
+    } | eval_feeds(out)
 
 
 def run_tasks(

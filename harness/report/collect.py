@@ -107,7 +107,11 @@ def assemble(
 
 def loader_entries(matrix: Matrix, deployments: bool = True) -> list[LoaderEntry]:
     """The Paddle loaders, then each deployment loader (a Lite target, an ONNX opset) once."""
-    entries = [LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim) for ld in matrix.loaders]
+    entries = [
+        LoaderEntry(ld.id, ld.api, ld.onednn, ld.ir_optim, device=ld.device, tensorrt=ld.tensorrt,
+                    precision=ld.precision)
+        for ld in matrix.loaders
+    ]
     deployed = {ld.id: ld for dep in matrix.deployments for ld in dep.loaders} if deployments else {}
     for ld in deployed.values():
         entries.append(LoaderEntry(ld.id, ld.tool, valid_targets=ld.target, opset=ld.opset if ld.opset else None))
@@ -122,7 +126,7 @@ def _with_diagnosis(cell: Cell, diagnosis: Diagnosis | None) -> Cell:
 
 def mode_entry(mode: ExportMode) -> ExportModeEntry:
     """A matrix export mode as the document lists it."""
-    return ExportModeEntry(mode.id, mode.program_format, mode.full_graph, mode.read_main_program)
+    return ExportModeEntry(mode.id, mode.program_format, mode.full_graph, mode.read_main_program, mode.precision)
 
 
 # ---------------------------------------------------------------- the matrix report
@@ -212,7 +216,8 @@ def runtime_entry(rt: Buildable, record: RuntimeRecord, source: str = "state.jso
 
 def export_entry(producer: str, model: str, mode: str, record: Mapping[str, Any], directory: Path) -> ExportEntry:
     """An export record (export.json) as the document lists it, with the hash of its params."""
-    keep = {k: record.get(k) for k in ExportEntry.TEXTS + ("files", "to_static_kwargs", "pir_api", "warnings")}
+    recorded = ExportEntry.TEXTS + ("files", "to_static_kwargs", "pir_api", "warnings", "precision", "quantization")
+    keep = {k: record.get(k) for k in recorded}
     data = {**keep, "producer": producer, "model": model, "export": mode, "status": record.get("status")}
     params = directory / PARAMS
     data["params_sha256"] = hashlib.sha256(params.read_bytes()).hexdigest() if params.exists() else None

@@ -48,6 +48,9 @@ STYLES: dict[str, StatusStyle] = {
     Status.MISMATCH.value: StatusStyle(
         "mism", "#f0e442", "#000", "ran, but outputs differ from the producer's reference"
     ),
+    Status.ACCURACY_DROP.value: StatusStyle(
+        "mAP↓", "#f5c710", "#000", "ran, but its mAP fell more than tolerances.map_drop below the FP32 reference's"
+    ),
     Status.EXPORT_FAILED.value: StatusStyle(
         "exp", "#e69f00", "#000", "the producer could not export the model in this mode"
     ),
@@ -87,6 +90,7 @@ WORST_FIRST = tuple(
         Status.CONVERT_FAILED,
         Status.LOAD_FAILED,
         Status.RUN_FAILED,
+        Status.ACCURACY_DROP,
         Status.MISMATCH,
         Status.TIMEOUT,
         Status.EXPORT_FAILED,

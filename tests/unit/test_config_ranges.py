@@ -126,3 +126,37 @@ def test_an_explicit_empty_runtime_list_is_an_error(text: str) -> None:
     assert str(info.value).startswith("--runtimes has 1 problem(s)")
     with pytest.raises(ConfigError, match="^--producers has"):
         parse_runtime_list(text, flag="--producers")
+
+
+# ---------------------------------------------------------------- precision
+PRECISION = MINIMAL.replace(
+    "export_modes: [{id: e, full_graph: true, program_format: legacy}]",
+    "export_modes: [{id: e, full_graph: true, program_format: legacy}, {id: q, full_graph: true, "
+    "program_format: legacy, precision: int8}]",
+)
+
+
+def with_loader(fields: str) -> str:
+    return PRECISION.replace("loaders: [{id: predictor, api: predictor}]", f"loaders: [{{id: l, api: predictor, {fields}}}]")
+
+
+def test_precision_modes_and_loaders_load_with_their_precision() -> None:
+    matrix = parse_matrix(with_loader("onednn: int8") + "tolerances: {map_drop: 0.1}\n")
+    assert [m.precision for m in matrix.export_modes] == ["fp32", "int8"]
+    assert matrix.loaders[0].precision == "int8" and matrix.tolerances.map_drop == 0.1
+    gpu = parse_matrix(with_loader("device: gpu, tensorrt: int8")).loaders[0]
+    assert gpu.precision == "int8" and gpu.device == "gpu"
+    assert parse_matrix(with_loader("device: gpu")).loaders[0].precision == "fp32"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (with_loader("tensorrt: int8"), "loaders[l].tensorrt: TensorRT runs on a GPU; add device: gpu"),
+        (with_loader("onednn: int4"), "loaders[0].onednn: must be one of default, on, off, int8, got 'int4'"),
+        (PRECISION.replace("precision: int8", "precision: int4"), "export_modes[1].precision: must be one of fp32, int8, got 'int4'"),
+        (PRECISION + "tolerances: {map_drop: 1.5}\n", "tolerances.map_drop: must be >= 0 and <= 1, got 1.5"),
+    ],
+)
+def test_precision_keys_out_of_range_name_the_key(text: str, problem: str) -> None:
+    assert problems_of(text) == [problem]

@@ -31,6 +31,13 @@ def test_error_summary_finds_the_line_people_grep_for() -> None:
     dy2static = "In transformed code:\n\n  File a.py\n\n    TypeError: (InvalidType) matmul(): bad\n"
     assert error_summary(cxx) == "NotFoundError: x"
     assert error_summary(dy2static) == "TypeError: (InvalidType) matmul(): bad"
+    # Paddle 3.3's predictor on a quantized PIR program: the error's own line, not the context after it.
+    pir = (
+        "In user code:\n\n\n    PreconditionNotMetError: Tensor holds no memory. Call Tensor::mutable_data firstly.\n"
+        "      [Hint: holder_ should not be null.] (at dense_tensor_impl.cc:38)\n"
+        "      [operator < pd_kernel.phi_kernel > error]\n"
+    )
+    assert error_summary(pir) == "PreconditionNotMetError: Tensor holds no memory. Call Tensor::mutable_data firstly."
     assert (
         error_summary("Can't call main_program when full_graph=False.")
         == "Can't call main_program when full_graph=False."

@@ -228,3 +228,31 @@ def test_a_task_names_the_export_files_by_its_record(ws: Workspace) -> None:
     task = task_for(out, Loader("predictor", "predictor"), "t")
     assert task["program"] == str(out / "model.pdmodel") and task["params"] == str(out / "model.pdiparams")
     assert task_for(out.parent / "none", Loader("p", "predictor"), "t")["program"].endswith("model.json")
+
+
+def test_a_gpu_loader_is_skipped_without_a_gpu_and_not_applicable_on_a_cpu_build(
+    allow_processes: None, data_dir: Path, matrix: Matrix, ws: Workspace, tmp_path: Path
+) -> None:
+    gpu = Loader("trt-int8", "predictor", device="gpu", tensorrt="int8")
+    with_gpu = dataclasses.replace(matrix, loaders=(*matrix.loaders, gpu))
+    keys = [CellKey(p, "ppyoloe_tiny", "good", "new", "trt-int8") for p in ("old", "new")]
+    never = FakeBackend(tmp_path / "no-such-worker.py")  # a GPU cell must not start anything here
+    done = load_cells(context(ws, with_gpu, never), with_gpu.runtime("new"), keys, tmp_path / "r.jsonl")
+    assert {r.status for r in done} == {Status.SKIPPED} and never.starts == 0
+    assert all(r.error == "loader trt-int8: no GPU: fake backend" for r in done)
+
+    class HasGpu(FakeBackend):
+        def gpu_problem(self) -> str:
+            return ""
+
+    found = load_cells(context(ws, with_gpu, HasGpu(tmp_path / "x.py")), with_gpu.runtime("new"), keys, tmp_path / "s")
+    assert {r.status for r in found} == {Status.NOT_APPLICABLE}
+    assert "new is a CPU build of Paddle" in found[0].error
+
+
+def test_a_task_carries_the_evaluation_set_where_the_export_has_one(ws: Workspace) -> None:
+    out = ws.export_dir("old", "ppyoloe_tiny", "good")
+    loader = Loader("predictor", "predictor")
+    assert "eval" not in task_for(out, loader, "t")
+    np.savez(out / "eval.npz", **{"image@0": np.zeros((1, 3, 8, 8), np.float32)})
+    assert task_for(out, loader, "t")["eval"] == str(out / "eval.npz")
