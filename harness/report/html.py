@@ -21,6 +21,7 @@ from harness.document.results import ResultsDocument
 from harness.report.html_data import page_data, script_json
 from harness.report.html_overview import axes, collapsed, selectors
 from harness.report.html_sections import (
+    accuracy_view,
     changes_view,
     compat_view,
     headline,
@@ -41,6 +42,7 @@ def render_html(doc: ResultsDocument) -> str:
     """The whole report page for one results document."""
     data = page_data(doc)
     summary = summary_view(doc)
+    runtimes = [runtime_view(rt) for rt in doc.runtimes]
     data.index.update(axes(doc, data.index["ids"]), missing=MISSING, stale_glyph=STALE_GLYPH)
     return _template().render(
         meta={
@@ -61,7 +63,9 @@ def render_html(doc: ResultsDocument) -> str:
         changes=changes_view(doc),
         stale=stale_view(doc),
         infra=infra_view(doc),
-        runtimes=[runtime_view(rt) for rt in doc.runtimes],
+        runtimes=runtimes,
+        cpu_column=any(r["cpu_model"] or r["cpu_flags"] for r in runtimes),  # older documents: no column
+        accuracy=accuracy_view(doc),
         collapsed=collapsed(doc),
         selectors=selectors(doc, summary, data.index),
         compat=compat_view(doc),

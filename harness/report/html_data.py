@@ -128,6 +128,7 @@ def _detail(doc: ResultsDocument, ids: list[str]) -> dict[str, Any]:
             texts(cell.log) if cell.log else -1,
             upstream(cell, records.get(triple(cell))),
             export_ids.get(triple(cell)),
+            doc.tolerances.map_drop,
         )
         for cell in doc.cells
     ]

@@ -1,6 +1,6 @@
 """The sections of the HTML report that are written into the page (their size does not grow
 with the cells): the headline and summary, what changed, stale expectations,
-infrastructure, runtimes, "where do exports load?" and the trend."""
+infrastructure, runtimes, accuracy, "where do exports load?" and the trend."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.document.cell import Stage, Status, first_line
 from harness.document.results import EXPECTED, CompatRange, ResultsDocument, RuntimeEntry, StaleExpectation
+from harness.report.accuracy import cpu_of, has_accuracy, quantized, summary_rows
 from harness.report.compat import by_version
 from harness.report.styles import (
     FAILING,
@@ -131,6 +132,7 @@ def infra_view(doc: ResultsDocument) -> dict[str, Any]:
 def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
     fp = runtime.fingerprint  # None when the runtime never started
     state = runtime.state.value
+    cpu_model, cpu_flags = cpu_of(runtime) or ("", [])
     return {
         "id": runtime.id,
         "state": state,
@@ -146,6 +148,9 @@ def runtime_view(runtime: RuntimeEntry) -> dict[str, Any]:
         "commit": fp.paddle_commit if fp else "",
         "numpy": fp.numpy if fp else "",
         "packages": list(fp.packages) if fp else [],
+        # the instruction sets oneDNN's INT8 kernels depend on (recorded by newer harnesses)
+        "cpu_model": cpu_model,
+        "cpu_flags": cpu_flags,
     }
 
 
@@ -155,6 +160,17 @@ def image_line(runtime: RuntimeEntry) -> str:
         return ""
     built = f", built in {runtime.image_build_s:.0f} s" if runtime.image_build_s is not None else ""
     return f"{runtime.image_size / 1e6:.0f} MB image{built}"
+
+
+# --- accuracy
+
+
+def accuracy_view(doc: ResultsDocument) -> dict[str, Any] | None:
+    """The mAP per model and precision, and quantized vs FP32 per producer runtime; None
+    (no section) for a document without precision data."""
+    if not has_accuracy(doc):
+        return None
+    return {"rows": summary_rows(doc), "quantized": quantized(doc), "map_drop": doc.tolerances.map_drop}
 
 
 # --- where do exports load?

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.document.results import CompatRange, ResultsDocument
+from harness.report.accuracy import has_accuracy, quantized, summary_rows
 from harness.report.compat import by_version
 from harness.report.html_sections import headline
 from harness.store.files import write_text_atomic
@@ -24,7 +25,10 @@ def markdown(doc: ResultsDocument, limit: int = CHANGES_SHOWN) -> str:
     lines += [f"Matrix `{doc.matrix}`, backend {doc.backend}, generated {doc.generated_at}.", ""]
     lines += [headline_line(doc), ""]
     lines += ["| status | cells |", "|---|---:|", *(f"| {k} | {v} |" for k, v in doc.summary.items()), ""]
-    return "\n".join(lines + transitions(doc, limit) + stale(doc) + infra(doc) + ranges(doc)) + "\n"
+    sections = transitions(doc, limit) + stale(doc) + infra(doc) + ranges(doc)
+    if has_accuracy(doc):  # only where there is precision data: other documents read as before
+        sections += accuracy(doc) + quantized_vs_fp32(doc)
+    return "\n".join(lines + sections) + "\n"
 
 
 def headline_line(doc: ResultsDocument) -> str:
@@ -114,6 +118,51 @@ def paddle_range(entry: CompatRange, order: list[str]) -> str:
     holes = [c for c in span if c not in entry.loads_in and c not in entry.not_tested]
     text = entry.oldest if entry.oldest == entry.newest else f"{entry.oldest} → {entry.newest}"
     return f"{text} except {', '.join(holes)}" if holes else str(text)
+
+
+def accuracy(doc: ResultsDocument) -> list[str]:
+    """Rows model x export precision x loader precision: how its cells fared, and their mAP@0.5."""
+    out = ["## Accuracy per model and precision (mAP@0.5 on the evaluation set)", ""]
+    out += [
+        "Cells by real status (expected failures too). *FP32 reference*: the producers' FP32 dygraph mAP@0.5; "
+        f"*consumers*: min / median / max over the cells with an mAP; `accuracy_drop` is a fall of more than "
+        f"{doc.tolerances.map_drop:g} below the reference where accuracy decides.",
+        "",
+        "| model | export | loader | cells | with mAP | pass | accuracy_drop | other failures | FP32 reference "
+        "| consumers (min / median / max) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in summary_rows(doc):
+        out.append(
+            f"| {r.model} | {r.export_precision} | {r.loader_precision} | {r.cells} | {r.ran} | {r.passed} "
+            f"| {r.dropped} | {r.failed} | {r.reference} | {r.consumer} |"
+        )
+    return out + [""]
+
+
+def quantized_vs_fp32(doc: ResultsDocument) -> list[str]:
+    """Per producer, model and INT8 export: per consumer and loader, FP32 → INT8."""
+    table = quantized(doc)
+    if table is None:
+        return []
+    out = ["## Quantized vs FP32 per runtime (mAP@0.5)", ""]
+    if not table.rows:
+        return out + ["No INT8 export was made (every INT8 export mode is not applicable here).", ""]
+    out += [
+        "Per consumer and loader: the FP32 export with the same program format → the INT8 export; "
+        "its mAP@0.5 where it ran (with its status unless pass), else its status.",
+        "",
+        "| producer | model | INT8 export (FP32 twin) | FP32 reference | consumer | " + " | ".join(table.loaders)
+        + " |",
+        "|---|---|---|---:|---|" + "---|" * len(table.loaders),
+    ]
+    for row in table.rows:
+        export = f"{row.int8_export} ({row.fp32_export or 'none'})"
+        head = f"| {row.producer} | {row.model} | {export} | {row.reference} | {', '.join(row.consumers)} | "
+        out.append(head + " | ".join(row.texts) + " |")
+    out.append("")
+    cpus = "; ".join(" ".join(cpu.text.split()) for cpu in table.cpus)
+    return out + [f"Consumer CPUs (oneDNN INT8 kernels depend on their instruction sets): {cpus}", ""]
 
 
 def write_markdown(doc: ResultsDocument, path: Path, extra: str = "") -> None:
