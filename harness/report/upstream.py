@@ -26,6 +26,7 @@ ACTIONS = {
     Stage.LOAD: "cannot load",
     Stage.RUN: "loads but cannot run",
     Stage.COMPARE: "gives different outputs for",
+    Stage.ACCURACY: "loses detection accuracy (mAP) on",
 }
 
 PADDLE_HEAD = '''"""{title}
@@ -106,6 +107,18 @@ for k, feeds in enumerate(scenes(os.path.join(HERE, "input.npz"))):
             worst = max(worst, diff)
 if reference is not None:
     print("max abs diff from reference.npz over all outputs:", worst)
+# The evaluation images (where attached): confident detections here and in the producer's
+# FP32 reference, image by image (the matrix computed its mAP from them with pycocotools).
+eval_path, ref_eval_path = os.path.join(HERE, "eval.npz"), os.path.join(HERE, "reference_eval.npz")
+if os.path.exists(eval_path) and os.path.exists(ref_eval_path):
+    ref_eval = dict(np.load(ref_eval_path))
+    here = there = 0
+    for k, feeds in enumerate(scenes(eval_path)):
+        boxes = run(feeds)[0].reshape(-1, 6)
+        ref = ref_eval["output_0@%d" % k].reshape(-1, 6)
+        here += int(((boxes[:, 0] >= 0) & (boxes[:, 1] >= 0.3)).sum())
+        there += int(((ref[:, 0] >= 0) & (ref[:, 1] >= 0.3)).sum())
+    print("evaluation images: %d detections with score >= 0.3 here, %d in the FP32 reference" % (here, there))
 """
 
 
@@ -136,7 +149,8 @@ def upstream_sections(
     it must only ever see entries of that one document."""
     once = _Once(memo)
     log = once(("log", cell.log), lambda: _log(cell.log))
-    what = once(("what", cell.status, cell.stage, cell.max_abs_diff, cell.error), lambda: _what(cell))
+    measured = json.dumps(cell.details.get("accuracy"), sort_keys=True, default=str)
+    what = once(("what", cell.status, cell.stage, cell.max_abs_diff, cell.error, measured), lambda: _what(cell))
     if cell.stage in EXPORT_STAGES:
         env = once(("env", cell.producer), lambda: environment(producer, cell.producer))
         return [*_export_failure(cell, producer, export), what, env, _export_note(cell), log]
@@ -151,7 +165,11 @@ def upstream_sections(
     fmt = export.program_format if export and export.program_format else program
     title = _title(cell, api, _version(consumer, cell.consumer), _version(producer, cell.producer), fmt)
     where = f"Paddle {_version(consumer, cell.consumer)}"
-    steps = once(("steps", program, where, loader.id, title), lambda: _steps(loader, program, where, title))
+    evaluation = "accuracy" in cell.details
+    steps = once(
+        ("steps", program, where, loader.id, title, evaluation),
+        lambda: _steps(loader, program, where, title, evaluation),
+    )
     env = once(("env", cell.consumer), lambda: environment(consumer, cell.consumer))
     exported = once(
         ("exported", cell.producer, cell.model, cell.export), lambda: _exported(producer, cell.producer, export)
@@ -172,8 +190,9 @@ class _Once:
         return found
 
 
-def _steps(loader: LoaderEntry, program: str, where: str, title: str) -> str:
+def _steps(loader: LoaderEntry, program: str, where: str, title: str, evaluation: bool = False) -> str:
     files = [program, "model.pdiparams", "input.npz", "reference.npz"]
+    files += ["eval.npz", "reference_eval.npz"] if evaluation else []
     steps = (
         f"**To reproduce**: save the script below as `repro.py` next to the exported files "
         f"({', '.join(f'`{f}`' for f in files)}; attached) and run `python repro.py` with {where}."
@@ -199,8 +218,18 @@ def config_calls(loader: LoaderEntry) -> list[str]:
     calls = []
     if loader.onednn in ("off", "on"):
         calls.append("disable_mkldnn()" if loader.onednn == "off" else "enable_mkldnn()")
+    if loader.onednn == "int8":
+        calls += ["enable_mkldnn()", "enable_mkldnn_int8()"]
     if loader.ir_optim in ("off", "on"):
         calls.append(f"switch_ir_optim({loader.ir_optim == 'on'})")
+    if loader.device == "gpu":
+        calls.append("enable_use_gpu(256, 0)")
+    if loader.tensorrt != "off":
+        kind = {"fp32": "Float32", "fp16": "Half", "int8": "Int8"}.get(loader.tensorrt, "Float32")
+        calls.append(
+            "enable_tensorrt_engine(workspace_size=1 << 28, max_batch_size=1, min_subgraph_size=3, "
+            f"precision_mode=inference.PrecisionType.{kind}, use_static=False, use_calib_mode=False)"
+        )
     return calls
 
 
@@ -255,6 +284,12 @@ def _what(cell: Result) -> str:
     stage = cell.stage.value if cell.stage else "?"
     diff = f", max abs diff {cell.max_abs_diff:.6g}" if cell.max_abs_diff is not None else ""
     error = cell.error or "(no error text was recorded)"
+    found = cell.details.get("accuracy")
+    if isinstance(found, dict) and {"map50", "reference_map50", "chance_map50"} <= set(found):
+        diff += (
+            f"; mAP@0.5 on the harness's evaluation set {found['map50']:.3f}, the producer's FP32 reference "
+            f"{found['reference_map50']:.3f}, chance {found['chance_map50']:.3f}"
+        )
     return f"Status `{cell.status.value}` at the {stage} stage{diff}. The error, verbatim:\n\n{fence(error)}"
 
 

@@ -62,7 +62,8 @@ def run_alone(
     assert str(work) not in script and "harness" not in script
     exported = work / "exports" / cell.producer / cell.model / cell.export
     where.mkdir()
-    for name in ("model.json", "model.pdmodel", "model.pdiparams", "input.npz", "reference.npz"):
+    files = ("model.json", "model.pdmodel", "model.pdiparams", "input.npz", "reference.npz")
+    for name in files + (("eval.npz", "reference_eval.npz") if "accuracy" in cell.details else ()):
         if (exported / name).exists():
             shutil.copy2(exported / name, where / name)
     (where / "repro.py").write_text(script)
@@ -127,3 +128,8 @@ def test_a_cell_that_ran_prints_its_difference_from_the_reference(
     print(f"{cell.slug} ({cell.status.value}, max_abs_diff {cell.max_abs_diff}): the script prints {found.group(1)}")
     if cell.status is Status.PASS:
         assert float(found.group(1)) <= 0.05
+    # A detector's cell carries its evaluation images: the script counts its confident detections.
+    counted = re.search(r"evaluation images: (\d+) detections with score >= 0.3 here, (\d+) in the FP32 reference", proc.stdout)
+    assert counted and int(counted.group(2)) > 0, proc.stdout[-2000:]
+    if cell.status is Status.PASS:  # scores within score_atol: only one right at 0.3 could flip
+        assert abs(int(counted.group(1)) - int(counted.group(2))) <= 2, counted.group(0)

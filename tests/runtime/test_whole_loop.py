@@ -53,6 +53,17 @@ def test_low_version_exports_pass_on_the_high_version_predictor(run: dict[str, A
             assert cell["details"]["matched"] == cell["details"]["reference_boxes"] >= 1, "compared real boxes"
 
 
+def test_every_pass_carries_its_map_which_is_the_references(run: dict[str, Any]) -> None:
+    """FP32 exports on FP32 loaders: the numbers decide; the mAP on the evaluation set is shown
+    and, where the numbers pass, equals the producer's reference mAP (both verdicts agree)."""
+    passes = cells(run, status="pass")
+    assert passes
+    for cell in passes:
+        found = cell["details"]["accuracy"]
+        assert found["decides"] is False and found["agrees"] is True, cell["details"]
+        assert found["reference_map50"] > found["chance_map50"] + 0.1, "trained clearly above chance"
+
+
 def test_high_version_pir_export_is_not_a_pass_on_the_low_version(run: dict[str, Any]) -> None:
     pir = cells(run, producer="cpu-3.3.1", consumer="cpu-2.6.2", export="fullgraph_on-pir")
     assert pir and all(c["status"] != "pass" for c in pir)

@@ -157,3 +157,22 @@ def test_the_script_runs_the_input_and_prints_the_difference_from_the_reference(
     assert "output_0 float32 [2]\n  max abs diff from reference.npz: 0.5" in proc.stdout
     assert "output_0@1 float32 [2]" in proc.stdout  # scene 1 ran too
     assert proc.stdout.rstrip().endswith("max abs diff from reference.npz over all outputs: 0.5")
+
+
+def test_an_accuracy_drop_names_the_maps_and_its_script_turns_on_onednn_int8() -> None:
+    int8 = LoaderEntry("predictor-onednn-int8", "predictor", onednn="int8", precision="int8")
+    found = {"map50": 0.0, "map": 0.0, "reference_map50": 0.292, "reference_map": 0.09, "chance_map50": 0.001}
+    cell = failing(
+        "predictor-onednn-int8",
+        Status.ACCURACY_DROP,
+        stage=Stage.ACCURACY,
+        error="mAP@0.5 0.000 on the evaluation set is 0.292 below the FP32 reference's 0.292",
+        details={"accuracy": found},
+    )
+    md = upstream_report(cell, consumer=CONSUMER, producer=PRODUCER, loader=int8, export=EXPORT)
+    assert "loses detection accuracy (mAP) on a model exported by Paddle 3.3.1" in md
+    assert "mAP@0.5 on the harness's evaluation set 0.000, the producer's FP32 reference 0.292, chance 0.001" in md
+    assert "`eval.npz`, `reference_eval.npz`" in md
+    script = python_block(md)
+    assert "config.enable_mkldnn()\nconfig.enable_mkldnn_int8()\n" in script and "reference_eval.npz" in script
+    assert config_calls(LoaderEntry("trt", "predictor", device="gpu", tensorrt="int8"))[0] == "enable_use_gpu(256, 0)"
