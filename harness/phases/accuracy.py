@@ -17,6 +17,7 @@ model (a deployment consumer) computes legitimately different numbers, so its mA
 from __future__ import annotations
 
 import functools
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +192,23 @@ def _baseline(out: Path, stamp: tuple[tuple[int, int], ...]) -> dict[str, Any] |
     }
 
 
-def measure(out: Path, eval_outputs: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    """The cell's accuracy numbers (None: the export has no evaluation set, or the consumer
-    returned no evaluation outputs)."""
-    base = baseline(out)
-    truth = read_eval_truth(out)
-    if base is None or truth is None or not eval_outputs:
-        return None
-    found = coco_map(truth, per_image(eval_outputs))
+def measure(out: Path, eval_outputs: list[dict[str, Any]] | None) -> tuple[dict[str, Any] | None, str]:
+    """The cell's accuracy numbers, or None and why not: "" where there is nothing to measure
+    (no evaluation set: not a detector; or no evaluation outputs), the problem where the
+    evaluation files cannot be read (a broken export must not take the load phase down)."""
+    if not eval_outputs:
+        return None, ""
+    try:
+        base = baseline(out)
+        truth = read_eval_truth(out)
+        if base is None or truth is None:
+            return None, ""
+        found = coco_map(truth, per_image(eval_outputs))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile) as exc:
+        return None, f"the evaluation set in {out} cannot be read: {type(exc).__name__}: {exc}"
     if found is None:
-        return None
-    return {"map50": found[0], "map": found[1], **base, "drop": round(base["reference_map50"] - found[0], 4)}
+        return None, ""
+    return {"map50": found[0], "map": found[1], **base, "drop": round(base["reference_map50"] - found[0], 4)}, ""
 
 
 def accuracy_decides(export_precision: str, loader_precision: str, converted: bool) -> bool:

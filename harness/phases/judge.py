@@ -117,7 +117,9 @@ def judged(
     details.update(verdict.details)
     details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
     status, error = verdict.status, verdict.error
-    measured = accuracy.measure(reference.parent, reply.get("eval_outputs"))
+    measured, problem = accuracy.measure(reference.parent, reply.get("eval_outputs"))
+    if problem:  # judged by the numbers alone, saying why there is no mAP
+        details["accuracy_error"] = problem
     if measured is not None:
         record = read_export(reference.parent) or {}
         precisions = str(record.get("precision", "fp32")), "converted" if converted else _loader_precision(matrix, key)

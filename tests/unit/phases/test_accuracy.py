@@ -163,3 +163,26 @@ def test_an_export_without_an_evaluation_set_is_judged_by_the_numbers(matrix: Ma
     answer = reply([0, 0.9, 4, 4, 30, 28], perfect())
     result = to_result(matrix, key, Outcome("done", reply=answer), "cmd", out / "reference.npz")
     assert result.status is Status.PASS and "accuracy" not in result.details
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        ("reference_eval.npz", "ValueError"),  # numpy: not an .npz, so a pickle it will not load
+        ("truth.json", "TypeError"),
+    ],
+)
+def test_a_broken_evaluation_set_is_named_and_the_numbers_still_judge(
+    matrix: Matrix, tmp_path: Path, broken: str, why: str
+) -> None:
+    out = tmp_path / "int8"
+    write_export(out, "int8")
+    if broken == "truth.json":
+        (out / broken).write_text(json.dumps({"eval": [{"size": 64, "boxes": [[1, 2, 3, 4]], "labels": [0]}]}))
+    else:
+        (out / broken).write_bytes(b"not a zip file at all")
+    key = CellKey("cpu-2.6.2", "rtdetr_tiny", "fullgraph_on-legacy-int8", "cpu-3.3.1", "predictor")
+    answer = reply([0, 0.9, 4, 4, 30, 28], perfect())
+    result = to_result(matrix, key, Outcome("done", reply=answer), "cmd", out / "reference.npz")
+    assert result.status is Status.PASS and "accuracy" not in result.details  # the numbers match; no mAP to claim
+    assert result.details["accuracy_error"].startswith(f"the evaluation set in {out} cannot be read: {why}")
