@@ -33,8 +33,8 @@ import numpy  # noqa: F401  numpy before any paddle (see __init__.py)
 import numpy.random  # noqa: F401
 
 from harness.inside import PROTOCOL_VERSION
-from harness.inside.common import (exception_record, installed_packages, protocol_channel, run_task_feeds, signal_name,
-                                   wait_child)
+from harness.inside.common import (cpu, exception_record, installed_packages, protocol_channel, run_task_feeds,
+                                   signal_name, wait_child)
 from harness.inside.deploy_tools import TOOLS, onnx_opsets, program_summary, tool_fingerprint
 
 STAGES = ("convert", "run")
@@ -232,7 +232,7 @@ def run_task(tool, task):
 def probe(tool_name):
     """The runtime's fingerprint: Python, numpy, every package, and what the tool says."""
     found = {"python": platform.python_version(), "platform": platform.platform(), "numpy": numpy.__version__,
-             "packages": installed_packages(), "capabilities": {"fork": hasattr(os, "fork")}}
+             "packages": installed_packages(), "capabilities": {"fork": hasattr(os, "fork")}, "cpu": cpu()}
     found.update(tool_fingerprint(TOOLS[tool_name]()))
     return found
 

@@ -94,3 +94,13 @@ def save_eval(out_dir, outputs_of, feeds_for=image_feeds, n=EVAL_IMAGES):
     np.savez_compressed(os.path.join(out_dir, "eval.npz"), **feeds)
     np.savez(os.path.join(out_dir, "reference_eval.npz"), **reference)
     return truth
+
+
+def keep_inputs(out_dir, names):
+    """Rewrite eval.npz with only the inputs ``names``, in that order, per image: what a
+    pruned program (ppdet's export drops unused inputs) takes, fed by position by jit.load."""
+    path = os.path.join(out_dir, "eval.npz")
+    with np.load(path) as data:
+        images = sorted({int(key.rpartition("@")[2]) for key in data.files})
+        kept = {"%s@%d" % (name, k): data["%s@%d" % (name, k)] for k in images for name in names}
+    np.savez_compressed(path, **kept)

@@ -1,4 +1,4 @@
-"""A PP-YOLOE built from PaddleDetection's own code (the ``paddledet`` package).
+"""A PP-YOLOE and a DINO built from PaddleDetection's own code (the ``paddledet`` package).
 
 The model comes from ppdet's config system (``load_config`` on a YAML file, then
 ``create(cfg.architecture)``) with small width/depth multipliers, and is exported the way
@@ -7,9 +7,14 @@ ppdet's ``tools/export_model.py`` -> ``Trainer.export`` does it: ``convert_to_de
 input spec (image, im_shape, scale_factor), ``_prune_input_spec`` on
 ``static_model.forward.main_program``, then ``jit.save`` with the pruned spec.
 
+"ppdet_dino" (ppdet's DETR + DINOTransformer, the closest paddledet 2.6 has to RT-DETR)
+has its config and training inputs in ppdet_detr.py; build/train dispatch on the name,
+everything else (inputs, deploy conversion, export) is shared.
+
 Python 3.7 syntax, stdlib + numpy + paddle + ppdet only, feature detection over versions.
 ppdet is imported lazily: ``available()`` says whether (and why not) it imports here.
 """
+
 import os
 import shutil
 import tempfile
@@ -20,8 +25,8 @@ import numpy.random  # noqa: F401
 
 import paddle
 
-MODEL_NAMES = ("ppdet_ppyoloe",)
-IMAGE_SIZE = 64          # the harness's generated images; ppdet's strides 8/16/32 fit
+MODEL_NAMES = ("ppdet_ppyoloe", "ppdet_dino")
+IMAGE_SIZE = 64  # the harness's generated images; ppdet's strides 8/16/32 fit
 NUM_CLASSES = 3
 LABELS = ("red", "green", "blue")
 DEFAULTS = {"width_mult": 0.25, "depth_mult": 0.33, "num_classes": NUM_CLASSES}
@@ -60,6 +65,9 @@ PPYOLOEHead:
   static_assigner: {{name: ATSSAssigner, topk: 9}}
   assigner: {{name: TaskAlignedAssigner, topk: 13, alpha: 1.0, beta: 6.0}}
   nms: {{name: MultiClassNMS, nms_top_k: 100, keep_top_k: 20, score_threshold: 0.3, nms_threshold: 0.5}}
+"""
+# The reader and dataset parts every ppdet model's config ends with (export reads them).
+READER_YAML = """
 TestDataset:
   !ImageFolder
     anno_path: label_list.txt
@@ -75,13 +83,19 @@ TestReader:
 """
 
 
-def available():
-    """(True, "") where ppdet's config system, PP-YOLOE and export helpers import here."""
+def available(name=None):
+    """(True, "") where ppdet's config system, PP-YOLOE (or model `name`'s parts) and
+    export helpers import here."""
     try:
         import ppdet  # noqa: F401
         from ppdet.core.workspace import load_config, create  # noqa: F401
         from ppdet.engine.export_utils import _dump_infer_config, _prune_input_spec  # noqa: F401
         from ppdet.modeling.heads.ppyoloe_head import PPYOLOEHead  # noqa: F401
+
+        if name == "ppdet_dino":
+            from harness.inside import ppdet_detr
+
+            ppdet_detr.available()
     except Exception as exc:  # any import failure is the row's status
         lines = [line for line in str(exc).splitlines() if line.strip()]
         return False, "%s: %s" % (type(exc).__name__, lines[0] if lines else "")
@@ -90,68 +104,116 @@ def available():
 
 def version():
     import ppdet
+
     return getattr(ppdet, "__version__", "unknown")  # e.g. "2.6.0"
 
 
-def build(name, config=None):
-    """A PP-YOLOE from ppdet's own config system, initialised with paddle.seed(0), in eval mode."""
-    if name not in MODEL_NAMES:
-        raise ValueError("unknown model %r, expected one of %r" % (name, MODEL_NAMES))
-    from ppdet.core.workspace import create, global_config, load_config, merge_config
-    overrides = dict(DEFAULTS)
-    overrides.update(config or {})
-    # Newer ppdet registers a PPYOLOE architecture; 2.4-2.5 build PP-YOLOE as YOLOv3.
-    arch = "PPYOLOE" if "PPYOLOE" in global_config else "YOLOv3"
+def _load_config(text, filename):
+    """ppdet's load_config on a YAML text (it reads files only). It merges into ppdet's
+    process-wide global_config: one model per process, as the harness runs them."""
+    from ppdet.core.workspace import load_config
+
     tmp = tempfile.mkdtemp(prefix="ppdet_cfg_")
     try:
-        path = os.path.join(tmp, "ppyoloe_tiny.yml")
+        path = os.path.join(tmp, filename)
         with open(path, "w") as handle:
-            handle.write(CONFIG_YAML.format(arch=arch, size=IMAGE_SIZE))
-        cfg = load_config(path)
+            handle.write(text)
+        return load_config(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build(name, config=None):
+    """Model `name` from ppdet's own config system, initialised with paddle.seed(0), in eval mode."""
+    if name not in MODEL_NAMES:
+        raise ValueError("unknown model %r, expected one of %r" % (name, MODEL_NAMES))
+    from ppdet.core.workspace import create, global_config, merge_config
+
+    if name == "ppdet_dino":
+        from harness.inside import ppdet_detr
+
+        cfg = _load_config(ppdet_detr.config_yaml(IMAGE_SIZE, config), "dino_tiny.yml")
+        overrides = {"num_classes": NUM_CLASSES}
+    else:
+        overrides = dict(DEFAULTS)
+        overrides.update(config or {})
+        # Newer ppdet registers a PPYOLOE architecture; 2.4-2.5 build PP-YOLOE as YOLOv3.
+        arch = "PPYOLOE" if "PPYOLOE" in global_config else "YOLOv3"
+        cfg = _load_config((CONFIG_YAML + READER_YAML).format(arch=arch, size=IMAGE_SIZE), "ppyoloe_tiny.yml")
     merge_config(overrides)
     paddle.seed(0)
     model = create(cfg.architecture)
     model.eval()
     model.ppdet_cfg = cfg  # export needs it (infer_cfg.yml), like Trainer.cfg
+    model.ppdet_name = name  # train() dispatches on it
     return model
 
 
 def _batch(n, seed):
     """make_images turned into ppdet's training inputs (gt padded, int64 classes)."""
     from harness.inside.models import make_images
+
     images, targets = make_images(n, seed)
     most = max(len(labels) for _, labels in targets)
     gt_bbox = np.zeros((n, most, 4), "float32")
     gt_class = np.zeros((n, most, 1), "int64")  # ppdet 2.6 + Paddle 3 fail on int32
     pad = np.zeros((n, most, 1), "float32")
     for i, (boxes, labels) in enumerate(targets):
-        gt_bbox[i, :len(labels)], gt_class[i, :len(labels), 0], pad[i, :len(labels)] = boxes, labels, 1.0
+        gt_bbox[i, : len(labels)], gt_class[i, : len(labels), 0], pad[i, : len(labels)] = boxes, labels, 1.0
     shape = np.full((n, 2), float(IMAGE_SIZE), "float32")
-    return {"image": images, "gt_bbox": gt_bbox, "gt_class": gt_class, "pad_gt_mask": pad,
-            "im_shape": shape, "scale_factor": np.ones((n, 2), "float32")}
+    return {
+        "image": images,
+        "gt_bbox": gt_bbox,
+        "gt_class": gt_class,
+        "pad_gt_mask": pad,
+        "im_shape": shape,
+        "scale_factor": np.ones((n, 2), "float32"),
+    }
 
 
-def train(model, steps, seed, lr=4e-3):
-    """ppdet's own PP-YOLOE loss (TAL assigner), Adam on fresh batches; returns the losses.
-    100 steps (~17 s on 1 CPU core) give confident boxes on fixed_input()."""
+def train(model, steps, seed, lr=None):
+    """ppdet's own loss of the model, Adam on fresh batches; returns the losses.
+    PP-YOLOE (TAL assigner): 100 steps (~17 s on 1 CPU core) give confident boxes on
+    fixed_input(). DINO: see ppdet_detr.train."""
     from harness.inside.models import adam_steps
+
+    if getattr(model, "ppdet_name", None) == "ppdet_dino":
+        from harness.inside import ppdet_detr
+
+        return ppdet_detr.train(model, steps, seed, IMAGE_SIZE, lr)
+    lr = 4e-3 if lr is None else lr
 
     def loss_at(batch_seed):
         inputs = {k: paddle.to_tensor(v) for k, v in _batch(8, batch_seed).items()}
         inputs["epoch_id"] = 0
         return model(inputs)["loss"]
+
     return adam_steps(model, steps, seed, lr, loss_at)
 
 
+def feeds_for(image):
+    """One float32 image [1,3,H,W] (or [3,H,W]) in [0, 1] as the export's feeds: the image
+    is already RGB/255 (what Decode + NormalizeImage(norm_type none) give), not resized
+    (scale_factor 1, im_shape its own H, W)."""
+    image = np.asarray(image, "float32")
+    if image.ndim == 3:
+        image = image[None]
+    if image.ndim != 4 or image.shape[:2] != (1, 3):
+        raise ValueError("expected one image [1, 3, H, W] or [3, H, W], got %r" % (image.shape,))
+    height, width = image.shape[2], image.shape[3]
+    return {
+        "image": np.ascontiguousarray(image),
+        "im_shape": np.array([[height, width]], "float32"),
+        "scale_factor": np.array([[1.0, 1.0]], "float32"),
+    }
+
+
 def fixed_input():
-    """make_images(1, seed=12345) as ppdet's three inputs: the image is already RGB/255
-    (what Decode + NormalizeImage(norm_type none) give), resized 64 -> 64 (scale 1)."""
+    """make_images(1, seed=12345) as ppdet's three inputs (feeds_for)."""
     from harness.inside.models import make_images
+
     images, _ = make_images(1, seed=12345)
-    return {"image": images, "im_shape": np.array([[IMAGE_SIZE, IMAGE_SIZE]], "float32"),
-            "scale_factor": np.array([[1.0, 1.0]], "float32")}
+    return feeds_for(images)
 
 
 def _to_deploy(model):
@@ -194,15 +256,20 @@ def _input_spec(cfg):
         im_shape, scale_factor = [image_shape[0], 2], [image_shape[0], 2]
     image_shape = [None] + image_shape[1:]  # export_post_process (default on)
     InputSpec = paddle.static.InputSpec
-    spec = [{"image": InputSpec(shape=image_shape, name="image"),
-             "im_shape": InputSpec(shape=im_shape, name="im_shape"),
-             "scale_factor": InputSpec(shape=scale_factor, name="scale_factor")}]
+    spec = [
+        {
+            "image": InputSpec(shape=image_shape, name="image"),
+            "im_shape": InputSpec(shape=im_shape, name="im_shape"),
+            "scale_factor": InputSpec(shape=scale_factor, name="scale_factor"),
+        }
+    ]
     return image_shape, spec
 
 
 def _dump_infer_cfg(cfg, path, image_shape, model):
     """ppdet's own _dump_infer_config; label names from a label-list file like a dataset's."""
     from ppdet.engine.export_utils import _dump_infer_config
+
     tmp = tempfile.mkdtemp(prefix="ppdet_labels_")
     dataset = cfg["TestDataset"]
     old = getattr(dataset, "anno_path", None), getattr(dataset, "dataset_dir", None)
@@ -222,6 +289,7 @@ def export(model, out_dir, prefix, full_graph, record=None):
     Fills and returns ``record`` (pass one in to keep ``stage`` when a step raises)."""
     from ppdet.engine.export_utils import _prune_input_spec
     from harness.inside.probe import accepts_full_graph
+
     os.makedirs(out_dir, exist_ok=True)
     cfg = model.ppdet_cfg
     record = {} if record is None else record
@@ -231,14 +299,14 @@ def export(model, out_dir, prefix, full_graph, record=None):
     record["stage"] = "infer_cfg"
     _dump_infer_cfg(cfg, os.path.join(out_dir, "infer_cfg.yml"), image_shape, model)
     kwargs = {"full_graph": bool(full_graph)} if accepts_full_graph() else {}
-    record.update(to_static_kwargs=kwargs, stage="to_static",
-                  input_spec={k: [v.shape, v.name] for k, v in input_spec[0].items()})
+    record.update(
+        to_static_kwargs=kwargs, stage="to_static", input_spec={k: [v.shape, v.name] for k, v in input_spec[0].items()}
+    )
     static_model = paddle.jit.to_static(model, input_spec=input_spec, **kwargs)
     record["static_function"] = type(static_model.forward).__name__
     record["stage"] = "prune_input_spec"
     # NOTE (ppdet): dy2st does not prune the program, jit.save will: prune the spec here.
-    pruned = _prune_input_spec(input_spec, static_model.forward.main_program,
-                               static_model.forward.outputs)
+    pruned = _prune_input_spec(input_spec, static_model.forward.main_program, static_model.forward.outputs)
     record["pruned_inputs"] = sorted(pruned[0])
     record["stage"] = "jit.save"
     paddle.jit.save(static_model, os.path.join(out_dir, prefix), input_spec=pruned)

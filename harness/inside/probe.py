@@ -12,7 +12,7 @@ import numpy.random  # noqa: F401
 
 import paddle
 
-from harness.inside.common import installed_packages
+from harness.inside.common import cpu, installed_packages
 
 
 def accepts_full_graph():
@@ -59,28 +59,6 @@ def capabilities():
         "ptq_int8": has_ptq(),
     }
 
-
-# The instruction sets oneDNN's INT8 (and BF16) kernels depend on: VNNI for INT8 dot
-# products (AVX-512 or AVX), AMX tiles on newer Xeons; without them INT8 runs emulated.
-CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
-
-
-def cpu():
-    """The CPU the runtime computes on, as /proc/cpuinfo says (a container sees the host's)."""
-    found = {"model": "", "flags": []}
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and not found["model"]:
-                    found["model"] = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                    found["flags"] = [f for f in CPU_FLAGS if f in flags]
-                    break
-    except OSError:  # not Linux: unknown, said as such
-        found["model"] = platform.processor() or "unknown"
-    return found
 
 
 def probe():

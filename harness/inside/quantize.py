@@ -37,23 +37,33 @@ def ptq_api():
 
 
 def ptq_int8(model, calibration_feeds):
-    """The model quantized (a new layer; `model` is left FP32): observers calibrated on each
-    of ``calibration_feeds`` (lists of input tensors), then converted. Returns (layer, info)."""
+    """The model quantized in place (a copy would deep-copy whatever the model holds, and
+    ppdet's models hold modules, which do not copy): observers calibrated on each of
+    ``calibration_feeds`` (lists of call arguments), then converted. Returns (layer, info);
+    the caller has used the FP32 model for everything it needed first."""
     api, why = ptq_api()
     if api is None:
         raise RuntimeError(why)
     PTQ, QuantConfig, AbsmaxObserver = api
+    import paddle  # only here: the host imports this module's counting helpers without it
+
     observer = AbsmaxObserver(quant_bits=8)
-    ptq = PTQ(QuantConfig(activation=observer, weight=observer))
-    observed = ptq.quantize(model, inplace=False)
+    # Conv2D and Linear only, the layers PaddleSlim's PTQ quantizes (conv2d, depthwise_conv2d,
+    # mul, matmul): a global config also wraps nn.Embedding, whose .weight model code reads
+    # directly (ppdet's DINO: level_embed.weight[i] -> 'ObserveWrapper' has no attribute 'weight').
+    config = QuantConfig(activation=None, weight=None)
+    config.add_type_config([paddle.nn.Conv2D, paddle.nn.Linear], activation=observer, weight=observer)
+    ptq = PTQ(config)
+    observed = ptq.quantize(model, inplace=True)
     observed.eval()
     for feeds in calibration_feeds:
         observed(*feeds)
-    converted = ptq.convert(observed, inplace=False)
+    converted = ptq.convert(observed, inplace=True)
     converted.eval()
     info = {
         "quantizer": "paddle.quantization.PTQ",
         "observer": "AbsmaxObserver(quant_bits=8)",
+        "layers": ["Conv2D", "Linear"],
         "calibration_images": len(calibration_feeds),
         "int8_weights": int8_weights(converted),
     }

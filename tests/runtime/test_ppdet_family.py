@@ -12,14 +12,11 @@ model trains 100 steps (from its initial weights it detects nothing).
 from __future__ import annotations
 
 import json
-import os
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.runtime.conftest import ROOT, harness
+from tests.runtime.conftest import ROOT, cells_of, run_matrix
 
 pytestmark = pytest.mark.runtime
 MATRIX = ROOT / "tests" / "data" / "matrix-ppdet.yaml"
@@ -27,18 +24,10 @@ MATRIX = ROOT / "tests" / "data" / "matrix-ppdet.yaml"
 
 @pytest.fixture(scope="module")
 def ppdet_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # HARNESS_TEST_WORK lets a developer keep built venvs (and installed requires) between runs.
-    work = Path(os.environ.get("HARNESS_TEST_WORK") or tmp_path_factory.mktemp("work"))
-    reports = tmp_path_factory.mktemp("reports")
-    started = time.monotonic()
-    proc = harness("matrix", "--jobs", "2", work=work, reports=reports, matrix=MATRIX)
-    print(f"\n[ppdet runtime tier] matrix: {time.monotonic() - started:.0f} s")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {"results": json.loads((reports / "results.json").read_text()), "work": work}
+    return run_matrix(tmp_path_factory, MATRIX, "ppdet runtime tier")
 
 
-def cells(run: dict[str, Any], **match: str) -> list[dict[str, Any]]:
-    return [c for c in run["results"]["cells"] if all(c[k] == v for k, v in match.items())]
+cells = cells_of
 
 
 def test_no_cell_is_a_harness_failure(ppdet_run: dict[str, Any]) -> None:

@@ -13,34 +13,22 @@ numbers decide and pass, the mAP is the reference's; an INT8 export holds quanti
 from __future__ import annotations
 
 import json
-import os
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.runtime.conftest import ROOT, harness
+from tests.runtime.conftest import RAN, ROOT, cells_of, run_matrix
 
 pytestmark = pytest.mark.runtime
 MATRIX = ROOT / "tests" / "data" / "matrix-precision.yaml"
-RAN = ("pass", "flaky", "mismatch", "accuracy_drop")
 
 
 @pytest.fixture(scope="module")
 def precision_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = Path(os.environ.get("HARNESS_TEST_WORK") or tmp_path_factory.mktemp("work"))
-    reports = tmp_path_factory.mktemp("reports")
-    started = time.monotonic()
-    proc = harness("matrix", "--jobs", "2", work=work, reports=reports, matrix=MATRIX)
-    print(f"\n[precision runtime tier] matrix: {time.monotonic() - started:.0f} s")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = json.loads((reports / "results.json").read_text())
-    return {"results": results, "work": work, "reports": reports}
+    return run_matrix(tmp_path_factory, MATRIX, "precision runtime tier")
 
 
-def cells(run: dict[str, Any], **match: str) -> list[dict[str, Any]]:
-    return [c for c in run["results"]["cells"] if all(c[k] == v for k, v in match.items())]
+cells = cells_of
 
 
 def precision_of(run: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -50,18 +50,22 @@ def test_requires_entries_must_be_single_requirements_not_installer_options() ->
     ]
 
 
-def test_default_matrix_has_the_ppdet_model_with_complete_pins() -> None:
-    [ppdet] = [m for m in load_matrix(ROOT / "matrix.yaml").models if m.family == "ppdet"]
-    assert ppdet.id == "ppdet_ppyoloe" and ppdet.train_steps > 0
-    assert "paddledet==2.6.0" in ppdet.requires and "setuptools==80.10.2" in ppdet.requires
-    assert all("==" in req for req in ppdet.requires), "--no-deps: every requirement is pinned exactly"
+def test_default_matrix_has_the_ppdet_models_with_complete_pins() -> None:
+    found = [m for m in load_matrix(ROOT / "matrix.yaml").models if m.family == "ppdet"]
+    assert [m.id for m in found] == ["ppdet_ppyoloe", "ppdet_dino"]
+    for ppdet in found:
+        assert ppdet.train_steps > 0 and ppdet.requires == found[0].requires
+        assert "paddledet==2.6.0" in ppdet.requires and "setuptools==80.10.2" in ppdet.requires
+        assert all("==" in req for req in ppdet.requires), "--no-deps: every requirement is pinned exactly"
 
 
 def test_the_ppdet_test_matrix_installs_what_the_default_matrix_does() -> None:
     """The pins live in matrix.yaml; the runtime tier's copy must not drift from them."""
     default = {m.id: m for m in load_matrix(ROOT / "matrix.yaml").models}
-    [tested] = load_matrix(ROOT / "tests" / "data" / "matrix-ppdet.yaml").models
-    assert tested.requires == default[tested.id].requires and tested.family == "ppdet"
+    for name in ("matrix-ppdet.yaml", "matrix-ppdet-detr.yaml"):
+        [tested] = load_matrix(ROOT / "tests" / "data" / name).models
+        assert tested.requires == default[tested.id].requires and tested.family == "ppdet"
+        assert tested.train_steps == default[tested.id].train_steps
 
 
 def test_the_small_matrix_of_the_runtime_tier_stays_tiny() -> None:
