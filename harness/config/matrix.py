@@ -132,9 +132,13 @@ class ExportMode:
     # does to prune its input spec: the step that fails with "Can't call main_program
     # when full_graph=False".
     read_main_program: bool = False
-    # "int8": post-training quantization in the producer (paddle.quantization PTQ, calibrated
-    # on the calibration split) before the export; judged by mAP against the FP32 reference.
+    # "int8": post-training quantization in the producer, calibrated on the calibration split;
+    # judged by mAP against the FP32 reference. quantizer "paddle": paddle.quantization PTQ on
+    # the dygraph model before to_static; "paddleslim": PaddleSlim's quant_post_static on the
+    # saved FP32 legacy program (its `requires` installed next to the runtime, like a model's).
     precision: str = "fp32"
+    quantizer: str = "paddle"
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,6 +337,8 @@ def parse_matrix(text: str, source: str = "matrix.yaml") -> Matrix:
         _check_runtime(rt, problems)
     for model in sections["models"]:
         _check_model(model, problems)
+    for mode in sections["export_modes"]:
+        _check_mode(mode, problems)
     for loader in sections["loaders"]:
         if loader.tensorrt != "off" and loader.device != "gpu":
             problems.append(f"loaders[{loader.id}].tensorrt: TensorRT runs on a GPU; add device: gpu")
@@ -409,14 +415,26 @@ def _check_runtime(rt: Runtime, problems: Problems) -> None:
         problems.append(f"{where}.base_image: {rt.base_image!r} is not an image reference like 'python:3.11-slim'")
 
 
+def _check_mode(mode: ExportMode, problems: Problems) -> None:
+    where = f"export_modes[{mode.id}]"
+    if mode.quantizer == "paddleslim" and (mode.precision, mode.program_format) != ("int8", "legacy"):
+        problems.append(f"{where}.quantizer: paddleslim quantizes a legacy program to int8; set precision: int8, "
+                        "program_format: legacy")
+    _check_requires(mode.requires, where, problems)
+
+
+def _check_requires(requires: tuple[str, ...], where: str, problems: Problems) -> None:
+    # Each entry becomes one line of a requirements file: a line that is an option
+    # (-r, --index-url, -e) or holds a newline would change what else gets installed.
+    for i, req in enumerate(requires):
+        at = f"{where}.requires[{i}]"
+        if not req.strip() or "\n" in req or "\r" in req:
+            problems.append(f"{at}: {req!r} must be one requirement on one line, like 'paddledet==2.6.0'")
+        elif req.strip().startswith("-"):
+            problems.append(f"{at}: {req!r} is an installer option, not a requirement like 'paddledet==2.6.0'")
+
+
 def _check_model(model: Model, problems: Problems) -> None:
     if model.dynamic_size and model.family != "tiny":
         problems.append(f"models[{model.id}].dynamic_size: only the tiny family exports with a dynamic input size")
-    # Each entry becomes one line of a requirements file: a line that is an option
-    # (-r, --index-url, -e) or holds a newline would change what else gets installed.
-    for i, req in enumerate(model.requires):
-        where = f"models[{model.id}].requires[{i}]"
-        if not req.strip() or "\n" in req or "\r" in req:
-            problems.append(f"{where}: {req!r} must be one requirement on one line, like 'paddledet==2.6.0'")
-        elif req.strip().startswith("-"):
-            problems.append(f"{where}: {req!r} is an installer option, not a requirement like 'paddledet==2.6.0'")
+    _check_requires(model.requires, f"models[{model.id}]", problems)

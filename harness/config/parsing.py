@@ -27,6 +27,7 @@ CHOICES = {
     "onednn": ("default", "on", "off", "int8"),
     "tensorrt": ("off", "fp32", "fp16", "int8"),
     "precision": ("fp32", "int8"),
+    "quantizer": ("paddle", "paddleslim"),
     "ir_optim": ("default", "on", "off"),
     "family": ("tiny", "ppdet", "control"),
     "tool": ("lite", "onnx"),

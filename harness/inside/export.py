@@ -7,6 +7,7 @@ control of control_model.py, exported the same way) and "ppdet" (ppdet_models.py
 from PaddleDetection's config system, exported by its steps).
 """
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -176,6 +177,9 @@ def check_quantized(out_dir, record):
     ops = quantize.program_ops(out_dir, record["program_file"])
     found = quantize.quant_op_counts(ops)
     record.setdefault("quantization", {})["quant_ops"] = found
+    stored = quantize.params_dtypes(os.path.join(out_dir, PREFIX + ".pdiparams"))
+    if stored is not None:  # what the params file holds, not what anyone says it holds
+        record["quantization"].update(int8_weights=stored.get("INT8", 0), params_dtypes=stored)
     if ops is not None and not found:
         record.update(status="export_failed", stage="quantize",
                       error="asked for an INT8 export, the saved program holds no quantize/dequantize op")
@@ -190,7 +194,8 @@ def export_tiny(spec, record, caps, module=models):
     record["stage"] = "reference"
     save_reference(model, name, out_dir, dynamic, module)
     record["precision"] = mode.get("precision", "fp32")
-    if record["precision"] == "int8":
+    slim = record["precision"] == "int8" and mode.get("quantizer") == "paddleslim"
+    if record["precision"] == "int8" and not slim:
         model = quantized(model, record)
     kwargs = to_static_kwargs(mode, caps)
     record["to_static_kwargs"] = kwargs
@@ -203,7 +208,13 @@ def export_tiny(spec, record, caps, module=models):
         record["stage"] = "main_program"
         static.forward.main_program
     record["stage"] = "jit.save"
-    paddle.jit.save(static, os.path.join(out_dir, PREFIX), input_spec=module.input_spec(name, dynamic))
+    saved = os.path.join(out_dir, "fp32") if slim else out_dir  # PaddleSlim quantizes a saved program
+    paddle.jit.save(static, os.path.join(saved, PREFIX), input_spec=module.input_spec(name, dynamic))
+    if slim:
+        record["stage"] = "quant_post_static"
+        record["quantization"] = quantize.slim_int8(
+            out_dir, saved, lambda image: {"image": image[None]}, evalset.calibration_images())
+        shutil.rmtree(saved)
 
 
 def export_ppdet(spec, record, caps):

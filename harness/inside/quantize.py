@@ -94,3 +94,77 @@ def program_ops(out_dir, program_file):
 def quant_op_counts(ops):
     """The quantize/dequantize ops (QDQ or the older fake_* ops) among {op: count}."""
     return {name: n for name, n in sorted((ops or {}).items()) if name in QUANT_OPS or name.startswith("fake_")}
+
+
+def slim_int8(out_dir, program_dir, feeds_of, images):
+    """PaddleSlim's post-training quantization (quant_post_static, abs-max, QDQ "onnx format":
+    INT8 weights) of the FP32 legacy program saved in ``program_dir``, written to ``out_dir``
+    as model.pdmodel / model.pdiparams. ``feeds_of(image)``: one calibration image's feeds."""
+    import paddle
+    from paddleslim.quant import quant_post_static  # the requires of this export mode
+
+    # Paddle 2.6's PostTrainingQuantization asserts isinstance(data_loader, paddle.io.DataLoader)
+    # and then calls data_loader() for the batches (3.x takes any callable): a DataLoader
+    # subclass that is only that callable.
+    loader_class = type("CallableLoader", (paddle.io.DataLoader,), {
+        "__init__": lambda self, batches: setattr(self, "_batches", batches),
+        "__call__": lambda self: iter(self._batches),
+        "__len__": lambda self: len(self._batches),
+    })
+    batches = [feeds_of(image) for image in images]
+    paddle.enable_static()
+    try:
+        quant_post_static(
+            executor=paddle.static.Executor(paddle.CPUPlace()), model_dir=program_dir,
+            quantize_model_path=out_dir, data_loader=loader_class(batches),
+            model_filename="model.pdmodel", params_filename="model.pdiparams",
+            save_model_filename="model.pdmodel", save_params_filename="model.pdiparams",
+            batch_nums=len(batches), algo="abs_max", onnx_format=True,
+            quantizable_op_type=["conv2d", "depthwise_conv2d", "mul", "matmul", "matmul_v2"])
+    finally:
+        paddle.disable_static()
+    import paddleslim
+    return {"quantizer": "paddleslim.quant.quant_post_static",
+            "paddleslim_version": getattr(paddleslim, "__version__", "unknown"),
+            "algo": "abs_max", "onnx_format": True, "calibration_images": len(batches)}
+
+
+_DTYPE_BYTES = {"FP32": 4, "FP64": 8, "FP16": 2, "BF16": 2, "INT64": 8, "INT32": 4, "INT16": 2, "INT8": 1,
+                "UINT8": 1, "BOOL": 1}
+
+
+def params_dtypes(path):
+    """{dtype name: tensors} of a combined .pdiparams, read from its own tensor headers (what is
+    stored, which may differ from what the program declares: PaddleSlim keeps FP32 var descs
+    for its INT8 weights). None where the file is not in the format read here."""
+    import struct
+    from harness.inside.inspect_model import framework_proto
+    proto = framework_proto()
+    if proto is None:
+        return None
+    names = {value: name for name, value in proto.VarType.Type.items()}
+    found = collections.Counter()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    pos = 0
+    try:
+        while pos < len(data):
+            pos += 4  # LoDTensor version
+            (levels,) = struct.unpack_from("<Q", data, pos)
+            pos += 8
+            for _ in range(levels):
+                (size,) = struct.unpack_from("<Q", data, pos)
+                pos += 8 + size
+            pos += 4  # Tensor version
+            (size,) = struct.unpack_from("<i", data, pos)
+            desc = proto.VarType.TensorDesc.FromString(data[pos + 4:pos + 4 + size])
+            pos += 4 + size
+            name = names.get(desc.data_type, str(desc.data_type))
+            count = 1
+            for dim in desc.dims:
+                count *= dim
+            pos += count * _DTYPE_BYTES[name]
+            found[name] += 1
+    except (struct.error, KeyError, ValueError):
+        return None
+    return dict(found) if pos == len(data) else None

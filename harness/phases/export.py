@@ -127,7 +127,7 @@ def export_one(
             error = f"the model could not be trained: {error}"
         write_export_record(out, key, "export_failed", error, trained["log"], trained.get("command", ""))
         return out
-    extras = model_extras(ctx, rt, model)  # rt's own: the weights may come from elsewhere
+    extras = model_extras(ctx, rt, model, mode)  # rt's own: the weights may come from elsewhere
     if extras.error:  # another key, so that the next run tries the install again
         write_export_record(out, digest(key, extras.error), "export_failed", extras.error, extras.log, extras.command)
         return out

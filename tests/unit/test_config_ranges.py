@@ -156,6 +156,15 @@ def test_precision_modes_and_loaders_load_with_their_precision() -> None:
         (with_loader("onednn: int4"), "loaders[0].onednn: must be one of default, on, off, int8, got 'int4'"),
         (PRECISION.replace("precision: int8", "precision: int4"), "export_modes[1].precision: must be one of fp32, int8, got 'int4'"),
         (PRECISION + "tolerances: {map_drop: 1.5}\n", "tolerances.map_drop: must be >= 0 and <= 1, got 1.5"),
+        (
+            PRECISION.replace("precision: int8", "quantizer: paddleslim"),
+            "export_modes[q].quantizer: paddleslim quantizes a legacy program to int8; set precision: int8, "
+            "program_format: legacy",
+        ),
+        (
+            PRECISION.replace("precision: int8", "precision: int8, requires: [--pre]"),
+            "export_modes[q].requires[0]: '--pre' is an installer option, not a requirement like 'paddledet==2.6.0'",
+        ),
     ],
 )
 def test_precision_keys_out_of_range_name_the_key(text: str, problem: str) -> None:

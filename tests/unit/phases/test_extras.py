@@ -107,3 +107,11 @@ def test_installer_errors_keep_pips_words_too() -> None:
     assert installer_error(pip).startswith("ERROR: Could not find a version that satisfies")
     assert installer_error("\n  something odd\n") == "something odd"
     assert installer_error("") == "the installer failed without a word"
+
+
+def test_the_precision_test_matrix_installs_paddleslim_as_the_default_matrix_does() -> None:
+    default = {m.id: m for m in load_matrix(ROOT / "matrix.yaml").export_modes}
+    tested = {m.id: m for m in load_matrix(ROOT / "tests" / "data" / "matrix-precision.yaml").export_modes}
+    slim = tested["fullgraph_on-legacy-int8-slim"]
+    assert slim == default[slim.id] and slim.quantizer == "paddleslim" and "paddleslim==2.6.0" in slim.requires
+    assert not any(req.startswith("numpy") for req in slim.requires), "the runtime's numpy must stay the one used"
