@@ -123,9 +123,9 @@ def slim_int8(out_dir, program_dir, feeds_of, images):
             quantizable_op_type=["conv2d", "depthwise_conv2d", "mul", "matmul", "matmul_v2"])
     finally:
         paddle.disable_static()
-    import paddleslim
+    from harness.inside.common import package_version
     return {"quantizer": "paddleslim.quant.quant_post_static",
-            "paddleslim_version": getattr(paddleslim, "__version__", "unknown"),
+            "paddleslim_version": package_version("paddleslim") or "unknown",
             "algo": "abs_max", "onnx_format": True, "calibration_images": len(batches)}
 
 
