@@ -33,11 +33,16 @@ def fresh_stop(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
 
 def test_ctrl_c_kills_running_processes_and_nothing_queued_ever_starts(
-    allow_processes: None, fresh_stop: threading.Event, monkeypatch: pytest.MonkeyPatch
+    allow_processes: None, fresh_stop: threading.Event, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     # Interrupt hooks take a while (the Docker backend removes its containers): pool threads
     # freed by the kills must not pick up queued items meanwhile.
     monkeypatch.setattr(seam, "_HOOKS", [lambda: time.sleep(0.5)])
+    # Python's own Ctrl-C handler, as at a terminal: a process started in the background by a
+    # shell without job control (`sh -c '... &'`) inherits SIGINT ignored, and Python then
+    # installs none, so the SIGINT below would be lost.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     began: list[int] = []
     lock = threading.Lock()
     running: list[Any] = []
