@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.phases.verdict import nonfinite_mask, scene_of, valid_boxes
+from harness.phases.verdict import nonfinite_mask, output_scenes, reference_scenes, valid_boxes
 from harness.store.files import CorruptState, read_json_object
 
 # An FP32 cell whose numbers pass must reproduce the reference's mAP this closely: scores
@@ -114,23 +114,12 @@ def usable(rows: np.ndarray) -> np.ndarray:
 
 def per_image(outputs: list[dict[str, Any]]) -> list[np.ndarray]:
     """A worker's eval_outputs as the first output (the [N, 6] boxes) of each image, in order."""
-    first: dict[int, np.ndarray] = {}
-    for o in outputs:
-        k = int(o.get("scene", 0))
-        if k not in first:
-            first[k] = np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"])
-    return [first[k] for k in sorted(first)]
+    return [scene[0] for scene in output_scenes(outputs) if scene]
 
 
 def reference_per_image(path: Path) -> list[np.ndarray]:
     """reference_eval.npz's "output_0@k" per image k."""
-    found: dict[int, np.ndarray] = {}
-    with np.load(path) as data:
-        for key in data.files:
-            name, k = scene_of(key)
-            if name == "output_0":
-                found[k] = data[key]
-    return [found[k] for k in sorted(found)]
+    return [scene[0] for scene in reference_scenes(path)]
 
 
 def chance(truth: list[dict[str, Any]]) -> list[np.ndarray]:

@@ -14,7 +14,7 @@ from harness.config.matrix import Matrix
 from harness.document.cell import CellKey, Result, Stage, Status, clip, first_line
 from harness.phases import accuracy
 from harness.phases.export import crash_line
-from harness.phases.verdict import judge_scenes, scene_of
+from harness.phases.verdict import judge_scenes, output_scenes, reference_scenes, scene_of
 from harness.runtimes.worker_client import Outcome
 from harness.store.exports import read_export
 
@@ -63,28 +63,6 @@ def _died(matrix: Matrix, key: CellKey, outcome: Outcome, details: dict[str, Any
     )
 
 
-def decode_outputs(reply: dict[str, Any]) -> list[np.ndarray]:
-    return [np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"]) for o in reply["outputs"]]
-
-
-def output_scenes(reply: dict[str, Any]) -> list[list[np.ndarray]]:
-    """The consumer's outputs per scene, in its order (an output without a scene is scene 0)."""
-    grouped: dict[int, list[np.ndarray]] = {}
-    for o, array in zip(reply["outputs"], decode_outputs(reply)):
-        grouped.setdefault(int(o.get("scene", 0)), []).append(array)
-    return [grouped[k] for k in sorted(grouped)] or [[]]
-
-
-def reference_scenes(reference: Path) -> list[list[np.ndarray]]:
-    """reference.npz per scene: "output_0".."output_n" (scene 0), "output_0@k".. (scene k)."""
-    grouped: dict[int, dict[int, np.ndarray]] = {}
-    with np.load(reference) as ref:
-        for name in ref.files:
-            base, k = scene_of(name)
-            grouped.setdefault(k, {})[int(base.rpartition("_")[2])] = ref[name]
-    return [[grouped[k][i] for i in sorted(grouped[k])] for k in sorted(grouped)]
-
-
 def scene_labels(inputs: Path) -> list[str]:
     """"96x96" per scene: the height and width of each scene's first image-like input."""
     if not inputs.exists():
@@ -113,7 +91,7 @@ def judged(
     numbers for an INT8 export, a precision loader or a converted model."""
     expected = reference_scenes(reference)
     labels = scene_labels(reference.parent / "input.npz") if len(expected) > 1 else []
-    verdict = judge_scenes(expected, output_scenes(reply), matrix.tolerances, labels)
+    verdict = judge_scenes(expected, output_scenes(reply["outputs"]), matrix.tolerances, labels)
     details.update(verdict.details)
     details["output_shapes"] = [o["shape"] for o in reply["outputs"]]
     status, error = verdict.status, verdict.error

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -256,6 +257,26 @@ def scene_of(key: str) -> tuple[str, int]:
     if sep and name and k.isdigit():
         return name, int(k)
     return key, 0
+
+
+def output_scenes(outputs: list[dict[str, Any]]) -> list[list[np.ndarray]]:
+    """A worker's encoded outputs as arrays per scene, in its order (an output without a scene
+    is scene 0); one empty scene when there is none."""
+    grouped: dict[int, list[np.ndarray]] = {}
+    for o in outputs:
+        array = np.asarray(o["data"], dtype=o["dtype"]).reshape(o["shape"])
+        grouped.setdefault(int(o.get("scene", 0)), []).append(array)
+    return [grouped[k] for k in sorted(grouped)] or [[]]
+
+
+def reference_scenes(path: Path) -> list[list[np.ndarray]]:
+    """A reference .npz per scene: "output_0".."output_n" (scene 0), "output_0@k".. (scene k)."""
+    grouped: dict[int, dict[int, np.ndarray]] = {}
+    with np.load(path) as ref:
+        for name in ref.files:
+            base, k = scene_of(name)
+            grouped.setdefault(k, {})[int(base.rpartition("_")[2])] = ref[name]
+    return [[grouped[k][i] for i in sorted(grouped[k])] for k in sorted(grouped)]
 
 
 def judge_scenes(
