@@ -19,6 +19,7 @@ import numpy as np
 import numpy.random  # noqa: F401  (before paddle: see models.py)
 
 from harness.inside import models
+from harness.inside.common import scene_of
 
 EVAL_IMAGES = 32
 CALIBRATION_IMAGES = 16
@@ -101,6 +102,6 @@ def keep_inputs(out_dir, names):
     pruned program (ppdet's export drops unused inputs) takes, fed by position by jit.load."""
     path = os.path.join(out_dir, "eval.npz")
     with np.load(path) as data:
-        images = sorted({int(key.rpartition("@")[2]) for key in data.files})
+        images = sorted({scene_of(key)[1] for key in data.files})
         kept = {"%s@%d" % (name, k): data["%s@%d" % (name, k)] for k in images for name in names}
     np.savez_compressed(path, **kept)

@@ -177,9 +177,10 @@ def check_quantized(out_dir, record):
     ops = quantize.program_ops(out_dir, record["program_file"])
     found = quantize.quant_op_counts(ops)
     record.setdefault("quantization", {})["quant_ops"] = found
+    # What the params file holds, not what anyone says it holds (None: not a format read here).
     stored = quantize.params_dtypes(os.path.join(out_dir, PREFIX + ".pdiparams"))
-    if stored is not None:  # what the params file holds, not what anyone says it holds
-        record["quantization"].update(int8_weights=stored.get("INT8", 0), params_dtypes=stored)
+    record["quantization"].update(int8_weights=stored.get("INT8", 0) if stored is not None else None,
+                                  params_dtypes=stored)
     if ops is not None and not found:
         record.update(status="export_failed", stage="quantize",
                       error="asked for an INT8 export, the saved program holds no quantize/dequantize op")
@@ -213,7 +214,7 @@ def export_tiny(spec, record, caps, module=models):
     if slim:
         record["stage"] = "quant_post_static"
         record["quantization"] = quantize.slim_int8(
-            out_dir, saved, lambda image: {"image": image[None]}, evalset.calibration_images())
+            out_dir, saved, evalset.image_feeds, evalset.calibration_images())
         shutil.rmtree(saved)
 
 

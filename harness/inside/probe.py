@@ -12,6 +12,7 @@ import numpy.random  # noqa: F401
 
 import paddle
 
+from harness.inside import quantize
 from harness.inside.common import cpu, installed_packages
 
 
@@ -40,23 +41,13 @@ def pir_enabled():
     return bool(use_pir()) if use_pir is not None else False
 
 
-def has_ptq():
-    """Whether paddle.quantization has the post-training quantizer the INT8 exports use."""
-    try:
-        from paddle.quantization import PTQ, QuantConfig  # noqa: F401
-        from paddle.quantization.observers import AbsmaxObserver  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def capabilities():
     return {
         "full_graph_option": accepts_full_graph(),
         "pir_programs": can_write_pir(),
         "pir_default": pir_enabled(),
         "compiled_with_cuda": bool(paddle.device.is_compiled_with_cuda()),
-        "ptq_int8": has_ptq(),
+        "ptq_int8": quantize.ptq_api()[0] is not None,  # the post-training quantizer INT8 exports use
     }
 
 

@@ -4,7 +4,8 @@
 quantizes the trained dygraph model: observers on every Conv2D and Linear, calibrated on
 the calibration split (evalset.calibration_images, never evaluated on), then converted to
 quantize_linear/dequantize_linear pairs, which jit.save writes into the program. Weights
-stay float32 in .pdiparams (fake-quantized values): the count of INT8 tensors says so.
+stay float32 in .pdiparams (fake-quantized values): the INT8 tensors counted in the params
+file (params_dtypes) say so.
 
 What the export holds is measured from the saved files, not assumed: a legacy program's
 ops from its ProgramDesc, a PIR program's from its .json. An export whose program has no
@@ -65,14 +66,8 @@ def ptq_int8(model, calibration_feeds):
         "observer": "AbsmaxObserver(quant_bits=8)",
         "layers": ["Conv2D", "Linear"],
         "calibration_images": len(calibration_feeds),
-        "int8_weights": int8_weights(converted),
     }
     return converted, info
-
-
-def int8_weights(layer):
-    """How many of the layer's parameters and buffers are INT8 tensors."""
-    return sum(1 for value in layer.state_dict().values() if "int8" in str(value.dtype))
 
 
 def program_ops(out_dir, program_file):
